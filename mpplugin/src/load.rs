@@ -1,0 +1,899 @@
+//! Loading plugins from dynamic libraries: the file is validated, the
+//! declaration found and checked, and only then is the constructor called.
+//!
+//! # Library lifetime
+//!
+//! A library, once opened, stays loaded until the process exits: mpplugin
+//! never closes it. Rust code hands out `&'static` data (string literals,
+//! vtables, function pointers) freely, and a plugin may have given some to the
+//! host or left a thread running; closing the library would leave those
+//! dangling. Opening the same path again reuses the loaded library (the
+//! dynamic loader counts references), so loading, using and dropping plugins
+//! many times costs no memory per cycle. Every [`LoadedPlugin`] still holds a
+//! counted handle to its [`PluginLibrary`] and drops the plugin before the
+//! handle, so that a future policy that closes libraries stays sound.
+
+use std::error::Error;
+use std::ffi::c_void;
+use std::fmt;
+use std::fs::File;
+use std::mem::{ManuallyDrop, MaybeUninit};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use object::read::ReadCache;
+use object::{Object, ObjectSegment, ObjectSymbol};
+
+use crate::abi::{
+    self, ConstructStatus, DeclarationPrefix, PluginDeclaration, StrRef, TypeDescriptor,
+};
+use crate::plugin::Handled;
+use crate::{Message, Plugin};
+
+/// A type's identity as the loader compares it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TypeInfo {
+    /// `std::any::type_name` of the type.
+    pub name: String,
+    /// Its size in bytes.
+    pub size: usize,
+    /// Its alignment in bytes.
+    pub align: usize,
+}
+
+impl TypeInfo {
+    /// The identity of `X` in this build.
+    pub fn of<X>() -> Self {
+        Self {
+            name: std::any::type_name::<X>().to_owned(),
+            size: size_of::<X>(),
+            align: align_of::<X>(),
+        }
+    }
+}
+
+impl fmt::Display for TypeInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`{}` (size {}, align {})",
+            self.name, self.size, self.align
+        )
+    }
+}
+
+/// How a plugin was built to handle panics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PanicStrategy {
+    /// `panic = "unwind"`: panics are caught inside the plugin and reported.
+    Unwind,
+    /// `panic = "abort"`: any panic ends the whole process.
+    Abort,
+    /// A value this version of mpplugin does not know.
+    Unknown(u32),
+}
+
+impl fmt::Display for PanicStrategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unwind => f.write_str("unwind"),
+            Self::Abort => f.write_str("abort"),
+            Self::Unknown(value) => write!(f, "unknown ({value})"),
+        }
+    }
+}
+
+/// What a plugin library declares about itself, read without constructing
+/// anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PluginInfo {
+    /// The library's path, as given to [`PluginLibrary::open`].
+    pub path: PathBuf,
+    /// The exported symbol of the declaration.
+    pub symbol: String,
+    /// The plugin crate's package name.
+    pub name: String,
+    /// The plugin crate's package version.
+    pub version: String,
+    /// The plugin type, as written in its impl block.
+    pub plugin_type: String,
+    /// The message type `T` of its `Plugin<T>`.
+    pub message: TypeInfo,
+    /// The constructor's argument type, if it takes one.
+    pub argument: Option<TypeInfo>,
+    /// The rustc that built it (release, commit, date).
+    pub rustc: String,
+    /// The target it was built for.
+    pub target: String,
+    /// The version of mpplugin it was built with.
+    pub mpplugin_version: String,
+    /// The mpplugin ABI version it was built with.
+    pub abi_version: u32,
+    /// How it handles panics.
+    pub panic_strategy: PanicStrategy,
+}
+
+impl fmt::Display for PluginInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "plugin    {} {} (type `{}`)",
+            self.name, self.version, self.plugin_type
+        )?;
+        writeln!(f, "file      {}", self.path.display())?;
+        writeln!(f, "symbol    {}", self.symbol)?;
+        writeln!(f, "message   {}", self.message)?;
+        match &self.argument {
+            Some(argument) => writeln!(f, "argument  {argument}")?,
+            None => writeln!(f, "argument  none")?,
+        }
+        writeln!(f, "rustc     {}", self.rustc)?;
+        writeln!(f, "target    {}", self.target)?;
+        writeln!(
+            f,
+            "mpplugin  {} (ABI {})",
+            self.mpplugin_version, self.abi_version
+        )?;
+        write!(f, "panic     {}", self.panic_strategy)
+    }
+}
+
+/// Why a plugin was not loaded. Each variant names what differed, the host's
+/// value and the plugin's, and what to do.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The file could not be read or the dynamic loader refused it.
+    Open {
+        /// The path given.
+        path: PathBuf,
+        /// What the operating system or the dynamic loader said.
+        message: String,
+    },
+    /// The file is not a loadable shared library for this machine (not one
+    /// at all, truncated, for another architecture). Checked before the
+    /// dynamic loader sees it: some malformed files crash it.
+    NotALibrary {
+        /// The path given.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The library exports no mpplugin declaration.
+    NotAPlugin {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The library exports more than one declaration; this version of
+    /// mpplugin loads one plugin per library.
+    SeveralPlugins {
+        /// The path given.
+        path: PathBuf,
+        /// The declarations' symbols.
+        symbols: Vec<String>,
+    },
+    /// The declaration does not start with mpplugin's magic value, or is too
+    /// small to be one.
+    BadDeclaration {
+        /// The path given.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The plugin was built with another mpplugin ABI version.
+    AbiVersion {
+        /// The path given.
+        path: PathBuf,
+        /// The host's [`abi::ABI_VERSION`].
+        host: u32,
+        /// The plugin's.
+        plugin: u32,
+    },
+    /// The plugin was built by another rustc.
+    Rustc {
+        /// The path given.
+        path: PathBuf,
+        /// The host's rustc.
+        host: String,
+        /// The plugin's rustc.
+        plugin: String,
+    },
+    /// The plugin was built for another target.
+    Target {
+        /// The path given.
+        path: PathBuf,
+        /// The host's target.
+        host: String,
+        /// The plugin's target.
+        plugin: String,
+    },
+    /// The plugin handles another message type.
+    MessageType {
+        /// The path given.
+        path: PathBuf,
+        /// The host's message type.
+        host: TypeInfo,
+        /// The plugin's message type.
+        plugin: TypeInfo,
+    },
+    /// The host's constructor argument (or its absence) does not match the
+    /// plugin's.
+    ArgumentType {
+        /// The path given.
+        path: PathBuf,
+        /// The argument type the host gave, `None` for no argument.
+        host: Option<TypeInfo>,
+        /// The argument type the plugin takes, `None` for no argument.
+        plugin: Option<TypeInfo>,
+    },
+    /// The plugin was built with `panic = "abort"`: a panic in it would end
+    /// the host.
+    PanicStrategy {
+        /// The path given.
+        path: PathBuf,
+        /// The plugin's strategy.
+        plugin: PanicStrategy,
+    },
+    /// The plugin's `new` returned an error.
+    ConstructorFailed {
+        /// The path given.
+        path: PathBuf,
+        /// The error's message.
+        message: String,
+    },
+    /// The plugin's `new` (or `Default`) panicked.
+    ConstructorPanicked {
+        /// The path given.
+        path: PathBuf,
+        /// The panic's message.
+        message: String,
+    },
+}
+
+fn optional(info: &Option<TypeInfo>) -> String {
+    match info {
+        Some(info) => info.to_string(),
+        None => "no argument".to_owned(),
+    }
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Open { path, message } => {
+                write!(f, "cannot open plugin `{}`: {message}", path.display())
+            }
+            Self::NotALibrary { path, reason } => write!(
+                f,
+                "`{}` is not a loadable shared library: {reason}; give the path of the plugin's cdylib (e.g. `target/debug/lib<name>.so`)",
+                path.display()
+            ),
+            Self::NotAPlugin { path } => write!(
+                f,
+                "`{}` is a shared library but not an mpplugin plugin: it exports no `{}*` declaration; build it from a crate with `#[mpplugin::plugin]` and `crate-type = [\"cdylib\"]`",
+                path.display(),
+                abi::SYMBOL_PREFIX
+            ),
+            Self::SeveralPlugins { path, symbols } => write!(
+                f,
+                "`{}` declares {} plugins ({}); this version of mpplugin loads one plugin per library: build each in a crate of its own",
+                path.display(),
+                symbols.len(),
+                symbols.join(", ")
+            ),
+            Self::BadDeclaration { path, reason } => write!(
+                f,
+                "`{}` exports a corrupt mpplugin declaration: {reason}; rebuild the plugin",
+                path.display()
+            ),
+            Self::AbiVersion { path, host, plugin } => write!(
+                f,
+                "plugin `{}` was built for mpplugin ABI version {plugin}, this host uses ABI version {host}: rebuild the plugin against the host's version of mpplugin",
+                path.display()
+            ),
+            Self::Rustc { path, host, plugin } => write!(
+                f,
+                "plugin `{}` was built by {plugin}, this host by {host}: Rust has no stable ABI, so rebuild the plugin with the host's toolchain",
+                path.display()
+            ),
+            Self::Target { path, host, plugin } => write!(
+                f,
+                "plugin `{}` was built for target `{plugin}`, this host for `{host}`: rebuild the plugin for `{host}`",
+                path.display()
+            ),
+            Self::MessageType { path, host, plugin } => write!(
+                f,
+                "plugin `{}` handles messages of type {plugin}, this host sends {host}: build the plugin against the host's message type, from the same crate and version",
+                path.display()
+            ),
+            Self::ArgumentType { path, host, plugin } => {
+                let fix = match (host, plugin) {
+                    (Some(_), None) => "load it with `load`/`instantiate`, without an argument",
+                    (None, Some(_)) => {
+                        "load it with `load_with`/`instantiate_with` and an argument of its type"
+                    }
+                    _ => "pass an argument of the type its `new` takes",
+                };
+                write!(
+                    f,
+                    "plugin `{}` takes {} as its argument, this host gives {}: {fix}",
+                    path.display(),
+                    optional(plugin),
+                    optional(host)
+                )
+            }
+            Self::PanicStrategy { path, plugin } => write!(
+                f,
+                "plugin `{}` was built with `panic = \"{plugin}\"`: a panic in it would abort the host; build it with `panic = \"unwind\"` (the default) so that mpplugin can contain its panics",
+                path.display()
+            ),
+            Self::ConstructorFailed { path, message } => write!(
+                f,
+                "plugin `{}` refused to start: its `new` returned an error: {message}",
+                path.display()
+            ),
+            Self::ConstructorPanicked { path, message } => write!(
+                f,
+                "plugin `{}` panicked while being constructed: {message}",
+                path.display()
+            ),
+        }
+    }
+}
+
+impl Error for LoadError {}
+
+struct LibraryInner {
+    /// Never dropped: libraries are never closed (see the module docs).
+    _library: ManuallyDrop<libloading::Library>,
+    declaration: &'static PluginDeclaration,
+    info: PluginInfo,
+}
+
+/// An opened plugin library: its declaration read, nothing constructed yet.
+/// Cheap to clone; every clone and every plugin made from it share the one
+/// loaded library.
+#[derive(Clone)]
+pub struct PluginLibrary {
+    inner: Arc<LibraryInner>,
+}
+
+impl fmt::Debug for PluginLibrary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PluginLibrary")
+            .field("info", &self.inner.info)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Loads the plugin at `path`, which takes no constructor argument, and
+/// constructs one instance: [`PluginLibrary::open`] then
+/// [`PluginLibrary::instantiate`].
+///
+/// # Safety
+/// See [`PluginLibrary::open`].
+///
+/// # Errors
+/// Every refusal of [`PluginLibrary::open`] and
+/// [`PluginLibrary::instantiate`].
+pub unsafe fn load<T: Send + Sync + 'static>(
+    path: impl AsRef<Path>,
+) -> Result<LoadedPlugin<T>, LoadError> {
+    // SAFETY: forwarded to the caller.
+    unsafe { PluginLibrary::open(path) }?.instantiate()
+}
+
+/// Loads the plugin at `path` and constructs one instance from `argument`:
+/// [`PluginLibrary::open`] then [`PluginLibrary::instantiate_with`].
+///
+/// # Safety
+/// See [`PluginLibrary::open`].
+///
+/// # Errors
+/// Every refusal of [`PluginLibrary::open`] and
+/// [`PluginLibrary::instantiate_with`].
+pub unsafe fn load_with<T: Send + Sync + 'static, A: 'static>(
+    path: impl AsRef<Path>,
+    argument: &A,
+) -> Result<LoadedPlugin<T>, LoadError> {
+    // SAFETY: forwarded to the caller.
+    unsafe { PluginLibrary::open(path) }?.instantiate_with(argument)
+}
+
+impl PluginLibrary {
+    /// Opens the plugin library at `path` and reads its declaration.
+    ///
+    /// Before the dynamic loader sees the file, it is checked to be a
+    /// complete shared library for this machine's architecture (a truncated
+    /// one can crash the dynamic loader). Then its exported symbols are
+    /// searched for exactly one mpplugin declaration, whose magic value, ABI
+    /// version and size are checked before anything else in it is read.
+    ///
+    /// The checks that decide whether a plugin may be constructed (rustc,
+    /// target, message and argument types, panic strategy) come with
+    /// [`instantiate`](Self::instantiate) and [`check`](Self::check), so that
+    /// a refused library can still be inspected with [`info`](Self::info).
+    ///
+    /// The library is never closed: see the [module docs](crate::load) for
+    /// why.
+    ///
+    /// # Safety
+    /// Opening a library runs its initialisers, which are arbitrary code, and
+    /// everything the checks compare is what the library says about itself.
+    /// Call this only on libraries you trust: built from source you trust, by
+    /// `#[mpplugin::plugin]`. Beyond the checks, a plugin and its host must
+    /// share one global allocator (messages and panic messages are freed by
+    /// the side that did not allocate them): neither may set a
+    /// `#[global_allocator]` of its own unless both set the same one.
+    ///
+    /// # Errors
+    /// [`LoadError::Open`], [`LoadError::NotALibrary`],
+    /// [`LoadError::NotAPlugin`], [`LoadError::SeveralPlugins`],
+    /// [`LoadError::BadDeclaration`], [`LoadError::AbiVersion`].
+    pub unsafe fn open(path: impl AsRef<Path>) -> Result<Self, LoadError> {
+        let path = path.as_ref();
+        let (symbol, symbol_size) = find_declaration(path)?;
+        // SAFETY: the caller trusts the library's initialisers, which this
+        // runs; the file was checked to be a complete shared library.
+        let library =
+            unsafe { libloading::Library::new(path) }.map_err(|error| LoadError::Open {
+                path: path.to_owned(),
+                message: error.to_string(),
+            })?;
+        // SAFETY: the symbol is a data symbol; asking for its address as a
+        // raw pointer reads nothing.
+        let address = unsafe { library.get::<*const c_void>(symbol.as_bytes()) }
+            .map(|symbol| *symbol)
+            .map_err(|error| LoadError::Open {
+                path: path.to_owned(),
+                message: error.to_string(),
+            })?;
+        // SAFETY: the library stays loaded for the rest of the process (it is
+        // never closed), and `address` is the address of the exported symbol,
+        // of `symbol_size` bytes when the file says so.
+        let declaration = unsafe { read_declaration(path, address, symbol_size) }?;
+        // SAFETY: as above; the prefix matched, so the layout is this ABI's.
+        let info = unsafe { describe(path, &symbol, declaration) }?;
+        Ok(Self {
+            inner: Arc::new(LibraryInner {
+                _library: ManuallyDrop::new(library),
+                declaration,
+                info,
+            }),
+        })
+    }
+
+    /// What the library declares: read when it was opened, nothing
+    /// constructed.
+    pub fn info(&self) -> &PluginInfo {
+        &self.inner.info
+    }
+
+    /// Whether [`instantiate::<T>`](Self::instantiate) would pass the checks
+    /// (it may still fail in the plugin's constructor).
+    ///
+    /// # Errors
+    /// The first check that fails, in this order: [`LoadError::Rustc`],
+    /// [`LoadError::Target`], [`LoadError::MessageType`],
+    /// [`LoadError::ArgumentType`], [`LoadError::PanicStrategy`].
+    pub fn check<T: 'static>(&self) -> Result<(), LoadError> {
+        self.check_types(TypeInfo::of::<T>(), None)
+    }
+
+    /// Whether [`instantiate_with::<T, A>`](Self::instantiate_with) would
+    /// pass the checks.
+    ///
+    /// # Errors
+    /// As [`check`](Self::check).
+    pub fn check_with<T: 'static, A: 'static>(&self) -> Result<(), LoadError> {
+        self.check_types(TypeInfo::of::<T>(), Some(TypeInfo::of::<A>()))
+    }
+
+    /// The checks that need no message type: rustc, target and panic
+    /// strategy. What an inspector that does not know the host's types can
+    /// tell.
+    ///
+    /// # Errors
+    /// [`LoadError::Rustc`], [`LoadError::Target`],
+    /// [`LoadError::PanicStrategy`].
+    pub fn check_build(&self) -> Result<(), LoadError> {
+        self.check_toolchain()?;
+        self.check_panic_strategy()
+    }
+
+    fn check_toolchain(&self) -> Result<(), LoadError> {
+        let info = &self.inner.info;
+        let path = || info.path.clone();
+        if info.rustc != abi::RUSTC {
+            return Err(LoadError::Rustc {
+                path: path(),
+                host: abi::RUSTC.to_owned(),
+                plugin: info.rustc.clone(),
+            });
+        }
+        if info.target != abi::TARGET {
+            return Err(LoadError::Target {
+                path: path(),
+                host: abi::TARGET.to_owned(),
+                plugin: info.target.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    fn check_panic_strategy(&self) -> Result<(), LoadError> {
+        let info = &self.inner.info;
+        if info.panic_strategy != PanicStrategy::Unwind {
+            return Err(LoadError::PanicStrategy {
+                path: info.path.clone(),
+                plugin: info.panic_strategy,
+            });
+        }
+        Ok(())
+    }
+
+    fn check_types(&self, message: TypeInfo, argument: Option<TypeInfo>) -> Result<(), LoadError> {
+        self.check_toolchain()?;
+        let info = &self.inner.info;
+        if info.message != message {
+            return Err(LoadError::MessageType {
+                path: info.path.clone(),
+                host: message,
+                plugin: info.message.clone(),
+            });
+        }
+        if info.argument != argument {
+            return Err(LoadError::ArgumentType {
+                path: info.path.clone(),
+                host: argument,
+                plugin: info.argument.clone(),
+            });
+        }
+        self.check_panic_strategy()
+    }
+
+    /// Checks the library against message type `T` and no argument, then
+    /// constructs a plugin (from its `new()` or `Default`). Call it as often
+    /// as you like: each call makes a new, independent instance.
+    ///
+    /// # Errors
+    /// Every refusal of [`check`](Self::check), then
+    /// [`LoadError::ConstructorFailed`] or
+    /// [`LoadError::ConstructorPanicked`].
+    pub fn instantiate<T: Send + Sync + 'static>(&self) -> Result<LoadedPlugin<T>, LoadError> {
+        self.check::<T>()?;
+        // SAFETY: the declaration says the constructor takes no argument
+        // (checked just now), so it does not read the null pointer.
+        unsafe { self.construct(std::ptr::null()) }
+    }
+
+    /// Checks the library against message type `T` and argument type `A`,
+    /// then constructs a plugin from its `new(&A)`.
+    ///
+    /// # Errors
+    /// Every refusal of [`check_with`](Self::check_with), then
+    /// [`LoadError::ConstructorFailed`] or
+    /// [`LoadError::ConstructorPanicked`].
+    pub fn instantiate_with<T: Send + Sync + 'static, A: 'static>(
+        &self,
+        argument: &A,
+    ) -> Result<LoadedPlugin<T>, LoadError> {
+        self.check_with::<T, A>()?;
+        // SAFETY: the plugin's argument type is `A` (checked just now).
+        unsafe { self.construct((argument as *const A).cast()) }
+    }
+
+    /// # Safety
+    /// The checks for `T` passed, and `argument` is what the declaration's
+    /// constructor expects.
+    unsafe fn construct<T: 'static>(
+        &self,
+        argument: *const c_void,
+    ) -> Result<LoadedPlugin<T>, LoadError> {
+        let mut plugin = MaybeUninit::<Box<dyn Plugin<T>>>::uninit();
+        let mut error = MaybeUninit::<String>::uninit();
+        // SAFETY: the declaration was checked: same rustc, target and ABI, and
+        // the plugin's message type is `T`, so the constructor writes a
+        // `Box<dyn Plugin<T>>` or a `String` exactly as `Constructor`
+        // documents; it catches its own panics.
+        let status = unsafe {
+            (self.inner.declaration.constructor)(
+                argument,
+                plugin.as_mut_ptr().cast(),
+                error.as_mut_ptr().cast(),
+            )
+        };
+        let path = || self.inner.info.path.clone();
+        match status {
+            ConstructStatus::Constructed => Ok(LoadedPlugin {
+                // SAFETY: `Constructed` means the plugin was written.
+                plugin: Some(unsafe { plugin.assume_init() }),
+                library: self.clone(),
+            }),
+            ConstructStatus::Failed => Err(LoadError::ConstructorFailed {
+                path: path(),
+                // SAFETY: any status but `Constructed` means the error was written.
+                message: unsafe { error.assume_init() },
+            }),
+            ConstructStatus::Panicked => Err(LoadError::ConstructorPanicked {
+                path: path(),
+                // SAFETY: as above.
+                message: unsafe { error.assume_init() },
+            }),
+        }
+    }
+}
+
+/// Validates the file and finds the one declaration among its exported
+/// symbols: its name, and its size when the format records it (0 if not).
+fn find_declaration(path: &Path) -> Result<(String, u64), LoadError> {
+    let not_a_library = |reason: String| LoadError::NotALibrary {
+        path: path.to_owned(),
+        reason,
+    };
+    let file = File::open(path).map_err(|error| LoadError::Open {
+        path: path.to_owned(),
+        message: error.to_string(),
+    })?;
+    let metadata = file.metadata().map_err(|error| LoadError::Open {
+        path: path.to_owned(),
+        message: error.to_string(),
+    })?;
+    if !metadata.is_file() {
+        return Err(not_a_library("it is not a regular file".to_owned()));
+    }
+    let length = metadata.len();
+    let cache = ReadCache::new(file);
+    let object = object::File::parse(&cache).map_err(|error| not_a_library(format!("{error}")))?;
+    if object.kind() != object::ObjectKind::Dynamic {
+        return Err(not_a_library(format!(
+            "it is a {:?} object file, not a shared library",
+            object.kind()
+        )));
+    }
+    if let Some(host) = host_architecture() {
+        if object.architecture() != host {
+            return Err(not_a_library(format!(
+                "it is built for {:?}, this host runs on {host:?}",
+                object.architecture()
+            )));
+        }
+    }
+    for segment in object.segments() {
+        let (offset, size) = segment.file_range();
+        if offset.checked_add(size).is_none_or(|end| end > length) {
+            return Err(not_a_library(format!(
+                "it is truncated: a segment spans bytes {offset}..{} of a {length}-byte file",
+                offset.saturating_add(size)
+            )));
+        }
+    }
+    let mut found = Vec::new();
+    if object.format() == object::BinaryFormat::Elf {
+        for symbol in object.dynamic_symbols() {
+            if !symbol.is_definition() {
+                continue;
+            }
+            if let Ok(name) = symbol.name() {
+                if name.starts_with(abi::SYMBOL_PREFIX) {
+                    found.push((name.to_owned(), symbol.size()));
+                }
+            }
+        }
+    } else {
+        for export in object
+            .exports()
+            .map_err(|error| not_a_library(format!("{error}")))?
+        {
+            let name = String::from_utf8_lossy(export.name());
+            // Mach-O prefixes C symbols with an underscore; dlsym adds it back.
+            let name = name
+                .strip_prefix('_')
+                .filter(|_| object.format() == object::BinaryFormat::MachO)
+                .unwrap_or(&name);
+            if name.starts_with(abi::SYMBOL_PREFIX) {
+                found.push((name.to_owned(), 0));
+            }
+        }
+    }
+    match found.len() {
+        0 => Err(LoadError::NotAPlugin {
+            path: path.to_owned(),
+        }),
+        1 => Ok(found.remove(0)),
+        _ => Err(LoadError::SeveralPlugins {
+            path: path.to_owned(),
+            symbols: found.into_iter().map(|(name, _)| name).collect(),
+        }),
+    }
+}
+
+fn host_architecture() -> Option<object::Architecture> {
+    use object::Architecture as A;
+    Some(match std::env::consts::ARCH {
+        "x86_64" => A::X86_64,
+        "x86" => A::I386,
+        "aarch64" => A::Aarch64,
+        "arm" => A::Arm,
+        "riscv64" => A::Riscv64,
+        "powerpc64" => A::PowerPc64,
+        "s390x" => A::S390x,
+        _ => return None,
+    })
+}
+
+/// Reads the prefix, then (if it matches) the whole declaration.
+///
+/// # Safety
+/// `address` is the address of an exported symbol of a library that stays
+/// loaded for the rest of the process; if `symbol_size` is not 0, the symbol
+/// has that many bytes.
+unsafe fn read_declaration(
+    path: &Path,
+    address: *const c_void,
+    symbol_size: u64,
+) -> Result<&'static PluginDeclaration, LoadError> {
+    let bad = |reason: String| LoadError::BadDeclaration {
+        path: path.to_owned(),
+        reason,
+    };
+    let fits = |size: usize| symbol_size == 0 || symbol_size >= size as u64;
+    if address.is_null() || !fits(size_of::<DeclarationPrefix>()) {
+        return Err(bad(format!(
+            "its symbol has {symbol_size} bytes, fewer than the {}-byte prefix",
+            size_of::<DeclarationPrefix>()
+        )));
+    }
+    // SAFETY: the symbol has at least the prefix's size (checked above when
+    // the file records sizes); the read is unaligned because nothing is
+    // known yet about what the symbol is.
+    let prefix = unsafe { address.cast::<DeclarationPrefix>().read_unaligned() };
+    if prefix.magic != abi::MAGIC {
+        return Err(bad(format!(
+            "its magic value is {:#018x}, not mpplugin's {:#018x}",
+            prefix.magic,
+            abi::MAGIC
+        )));
+    }
+    if prefix.abi_version != abi::ABI_VERSION {
+        return Err(LoadError::AbiVersion {
+            path: path.to_owned(),
+            host: abi::ABI_VERSION,
+            plugin: prefix.abi_version,
+        });
+    }
+    let size = size_of::<PluginDeclaration>();
+    if prefix.size as usize != size || !fits(size) {
+        return Err(bad(format!(
+            "it says it has {} bytes and its symbol {symbol_size}, where ABI version {} declarations have {size}",
+            prefix.size,
+            abi::ABI_VERSION
+        )));
+    }
+    let declaration = address.cast::<PluginDeclaration>();
+    if !declaration.is_aligned() {
+        return Err(bad("it is not aligned".to_owned()));
+    }
+    // SAFETY: the prefix matched this ABI version, so the symbol is a
+    // `PluginDeclaration` of this layout, aligned and large enough (checked
+    // above); the library is never unloaded, so it lives for `'static`.
+    Ok(unsafe { &*declaration })
+}
+
+/// Reads a declaration's strings and types.
+///
+/// # Safety
+/// `declaration` was read by `read_declaration` from a library that stays
+/// loaded.
+unsafe fn describe(
+    path: &Path,
+    symbol: &str,
+    declaration: &PluginDeclaration,
+) -> Result<PluginInfo, LoadError> {
+    let text = |field: &str, value: StrRef| {
+        // SAFETY: a declaration's strings are string literals of the library,
+        // which stays loaded.
+        unsafe { value.to_str() }
+            .map(str::to_owned)
+            .ok_or_else(|| LoadError::BadDeclaration {
+                path: path.to_owned(),
+                reason: format!("its {field} is not UTF-8"),
+            })
+    };
+    let type_info = |field: &str, descriptor: &TypeDescriptor| {
+        Ok::<_, LoadError>(TypeInfo {
+            name: text(field, (descriptor.name)())?,
+            size: descriptor.size,
+            align: descriptor.align,
+        })
+    };
+    let panic_strategy = match declaration.panic_strategy {
+        abi::PANIC_UNWIND => PanicStrategy::Unwind,
+        abi::PANIC_ABORT => PanicStrategy::Abort,
+        other => PanicStrategy::Unknown(other),
+    };
+    Ok(PluginInfo {
+        path: path.to_owned(),
+        symbol: symbol.to_owned(),
+        name: text("name", declaration.name)?,
+        version: text("version", declaration.version)?,
+        plugin_type: text("plugin type", declaration.plugin_type)?,
+        message: type_info("message type", &declaration.message)?,
+        argument: match declaration.takes_argument {
+            0 => None,
+            _ => Some(type_info("argument type", &declaration.argument)?),
+        },
+        rustc: text("rustc", declaration.rustc)?,
+        target: text("target", declaration.target)?,
+        mpplugin_version: text("mpplugin version", declaration.mpplugin_version)?,
+        abi_version: declaration.prefix.abi_version,
+        panic_strategy,
+    })
+}
+
+/// A plugin constructed from a library. It is a [`Plugin<T>`]: attach it to
+/// a host, or call it yourself. It keeps its library loaded.
+///
+/// Dropping it drops the plugin through the plugin's own code; a panic there
+/// is contained (and, outside a host, not reported).
+pub struct LoadedPlugin<T: 'static> {
+    // Dropped before `library` (see `Drop`).
+    plugin: Option<Box<dyn Plugin<T>>>,
+    library: PluginLibrary,
+}
+
+impl<T: 'static> LoadedPlugin<T> {
+    /// The library this plugin was made from.
+    pub fn library(&self) -> &PluginLibrary {
+        &self.library
+    }
+
+    fn drop_plugin(&mut self) -> Option<String> {
+        self.plugin
+            .take()
+            .and_then(|plugin| plugin.__mpplugin_drop())
+    }
+}
+
+impl<T: 'static> fmt::Debug for LoadedPlugin<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoadedPlugin")
+            .field("name", &self.library.inner.info.name)
+            .field("path", &self.library.inner.info.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: 'static> Plugin<T> for LoadedPlugin<T> {
+    /// Calls the plugin. A panic in it is caught inside the plugin and raised
+    /// again here, as a panic of the host's own, with the plugin's message.
+    fn handle_message(&mut self, message: Message<T>) -> Option<u8> {
+        match self.__mpplugin_handle(message) {
+            Handled::Continue => None,
+            Handled::Detach(status) => Some(status),
+            Handled::Panicked(text) => panic!("plugin `{}` panicked: {text}", self.name()),
+        }
+    }
+
+    fn name(&self) -> &str {
+        &self.library.inner.info.name
+    }
+
+    fn __mpplugin_handle(&mut self, message: Message<T>) -> Handled {
+        match self.plugin.as_mut() {
+            Some(plugin) => plugin.__mpplugin_handle(message),
+            None => Handled::Panicked("the plugin was already dropped".to_owned()),
+        }
+    }
+
+    fn __mpplugin_drop(mut self: Box<Self>) -> Option<String> {
+        self.drop_plugin()
+    }
+}
+
+impl<T: 'static> Drop for LoadedPlugin<T> {
+    fn drop(&mut self) {
+        let _ = self.drop_plugin();
+    }
+}
