@@ -141,7 +141,7 @@ impl fmt::Display for PluginInfo {
 
 /// Why a plugin was not loaded. Each variant names what differed, the host's
 /// value and the plugin's, and what to do.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LoadError {
     /// The file could not be read or the dynamic loader refused it.

@@ -282,9 +282,9 @@ impl<T: Send + Sync + 'static> Worker<T> {
         }
     }
 
-    /// Handles the batch until it is empty or the plugin ends. Returns how
-    /// many messages were handled.
-    fn handle_batch(&self, progress: &mut Progress<T>) -> u32 {
+    /// Handles the batch until it is empty, `limit` messages were handled,
+    /// or the plugin ends. Returns how many messages were handled.
+    fn handle_batch(&self, progress: &mut Progress<T>, limit: u32) -> u32 {
         let mut slot = self.slot();
         let Some(plugin) = slot.as_mut() else {
             // The host took the plugin to drop it.
@@ -292,7 +292,7 @@ impl<T: Send + Sync + 'static> Worker<T> {
             return 0;
         };
         let mut count = 0;
-        while !self.queue.discarding() {
+        while count < limit && !self.queue.discarding() {
             let Some(message) = progress.batch.pop_front() else {
                 break;
             };
@@ -340,7 +340,7 @@ impl<T: Send + Sync + 'static> Worker<T> {
     pub(crate) fn run_blocking(&self) -> Exit {
         let mut progress = Self::progress();
         while progress.ending.is_none() && self.queue.pop_blocking(&mut progress.batch) {
-            self.handle_batch(&mut progress);
+            self.handle_batch(&mut progress, u32::MAX);
         }
         self.exit(progress)
     }
@@ -350,8 +350,11 @@ impl<T: Send + Sync + 'static> Worker<T> {
     pub(crate) async fn run_async(&self) -> Exit {
         let mut progress = Self::progress();
         let mut since_pause = 0;
-        while progress.ending.is_none() && self.queue.pop_async(&mut progress.batch).await {
-            since_pause += self.handle_batch(&mut progress);
+        while progress.ending.is_none() {
+            if progress.batch.is_empty() && !self.queue.pop_async(&mut progress.batch).await {
+                break;
+            }
+            since_pause += self.handle_batch(&mut progress, TASK_BUDGET - since_pause);
             if since_pause >= TASK_BUDGET {
                 since_pause = 0;
                 ::tokio::task::yield_now().await;
