@@ -1,4 +1,73 @@
-//! mpplugin core (crate docs are written with the examples).
+//! Message-passing plugins for Rust.
+//!
+//! A host loads plugins (Rust crates built as `cdylib`) by path, and sends
+//! every message to every plugin as one shared [`Arc<T>`](std::sync::Arc),
+//! wrapped in a [`Message<T>`]. Each plugin runs on its own thread
+//! ([`Host`]) or tokio task ([`tokio::Host`], feature `tokio`) and handles its
+//! messages one at a time, so its state needs no locks.
+//!
+//! # A plugin
+//!
+//! One struct and one impl block under [`#[plugin]`](macro@plugin):
+//!
+//! ```
+//! #[derive(Default)]
+//! pub struct Counter {
+//!     seen: u64,
+//! }
+//!
+//! #[mpplugin::plugin]
+//! impl Counter {
+//!     fn handle_message(&mut self, message: &u64) -> Option<u8> {
+//!         self.seen += message;
+//!         // `Some(status)` detaches the plugin.
+//!         (self.seen >= 10).then_some(1)
+//!     }
+//! }
+//!
+//! // Built as a cdylib, a host loads it by path. Any `Plugin<T>` can also be
+//! // attached in-process:
+//! let mut host = mpplugin::Host::<u64>::new();
+//! host.attach(Counter::default());
+//! for value in [3, 3, 4] {
+//!     host.send(value)?;
+//! }
+//! let exits = host.end();
+//! assert_eq!(exits[0].ending, mpplugin::Ending::Detached(1));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Loading it
+//!
+//! ```no_run
+//! use mpplugin::{Host, PluginLibrary};
+//!
+//! // SAFETY: the library is built from source we trust, with our toolchain
+//! // and global allocator; the loader checks everything it can.
+//! let library = unsafe { PluginLibrary::open("target/debug/libcounter.so") }?;
+//! println!("{}", library.info());
+//! let mut host = Host::<u64>::new();
+//! host.attach(library.instantiate::<u64>()?);
+//! host.attach(library.instantiate::<u64>()?); // as many instances as you like
+//! host.send(7)?;
+//! for exit in host.end() {
+//!     println!("{exit}");
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The loader checks the file, then the plugin's declaration (ABI version,
+//! rustc, target, message and argument types, panic strategy) before it calls
+//! anything in it; see [`PluginLibrary::open`] for what stays your trust, and
+//! [`load`](mod@load) for the library-lifetime policy.
+//!
+//! # Panics stay in the plugin
+//!
+//! A cdylib carries its own copy of std, and a panic unwinding out of it
+//! aborts the host. So hosts call and drop plugins through provided methods of
+//! [`Plugin`] that are compiled into the plugin's own crate and catch its
+//! panics there; a panicking plugin ends with an [`Exit`] that carries the
+//! panic message, and the others go on.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 

@@ -12,14 +12,20 @@
 //! many times costs no memory per cycle. Every [`LoadedPlugin`] still holds a
 //! counted handle to its [`PluginLibrary`] and drops the plugin before the
 //! handle, so that a future policy that closes libraries stays sound.
+//!
+//! Because a library stays loaded, opening the same path again while the file
+//! is unchanged (same device, inode, size and modification time) returns the
+//! library already opened, validated and checked, without reading the file
+//! again.
 
+use std::collections::HashMap;
 use std::error::Error;
 use std::ffi::c_void;
 use std::fmt;
 use std::fs::File;
 use std::mem::{ManuallyDrop, MaybeUninit};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 
 use object::read::ReadCache;
 use object::{Object, ObjectSegment, ObjectSymbol};
@@ -433,6 +439,25 @@ impl PluginLibrary {
     /// [`LoadError::BadDeclaration`], [`LoadError::AbiVersion`].
     pub unsafe fn open(path: impl AsRef<Path>) -> Result<Self, LoadError> {
         let path = path.as_ref();
+        let identity = FileIdentity::of(path)?;
+        if let Some(identity) = &identity {
+            if let Some(library) = opened().get(identity) {
+                return Ok(library.clone());
+            }
+        }
+        // SAFETY: forwarded to the caller.
+        let library = unsafe { Self::open_file(path) }?;
+        if let Some(identity) = identity {
+            opened().insert(identity, library.clone());
+        }
+        Ok(library)
+    }
+
+    /// `open` without the look-up of libraries already opened.
+    ///
+    /// # Safety
+    /// As `open`.
+    unsafe fn open_file(path: &Path) -> Result<Self, LoadError> {
         let (symbol, symbol_size) = find_declaration(path)?;
         // SAFETY: the caller trusts the library's initialisers, which this
         // runs; the file was checked to be a complete shared library.
@@ -623,6 +648,52 @@ impl PluginLibrary {
             }),
         }
     }
+}
+
+/// What makes an opened library the same on the next `open`: the path as
+/// given, and the file it names, unchanged.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct FileIdentity {
+    path: PathBuf,
+    device: u64,
+    inode: u64,
+    size: u64,
+    modified: (i64, i64),
+}
+
+impl FileIdentity {
+    /// `Ok(None)` where the platform offers no inode to tell files apart:
+    /// then every `open` reads the file.
+    fn of(path: &Path) -> Result<Option<Self>, LoadError> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let metadata = std::fs::metadata(path).map_err(|error| LoadError::Open {
+                path: path.to_owned(),
+                message: error.to_string(),
+            })?;
+            Ok(Some(Self {
+                path: path.to_owned(),
+                device: metadata.dev(),
+                inode: metadata.ino(),
+                size: metadata.size(),
+                modified: (metadata.mtime(), metadata.mtime_nsec()),
+            }))
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = path;
+            Ok(None)
+        }
+    }
+}
+
+/// The libraries opened so far. They are never closed, so this only grows by
+/// one entry per distinct file (and path) opened.
+fn opened() -> MutexGuard<'static, HashMap<FileIdentity, PluginLibrary>> {
+    static OPENED: LazyLock<Mutex<HashMap<FileIdentity, PluginLibrary>>> =
+        LazyLock::new(Mutex::default);
+    OPENED.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Validates the file and finds the one declaration among its exported

@@ -124,3 +124,36 @@ unsafe fn hand_over<P: Plugin<T>, T: 'static>(
     unsafe { error.cast::<String>().write(message) };
     status
 }
+
+/// What a plugin's `new` may return, checked where `new` is called so that
+/// a wrong return type is reported in the plugin author's words.
+#[diagnostic::on_unimplemented(
+    message = "`new` returns `{Self}`, which does not build a `{P}`",
+    label = "write `Self` or `Result<Self, E>` with `E: Display` here"
+)]
+pub trait NewReturn<P>: IntoConstructed<P> {}
+
+impl<P, R: IntoConstructed<P>> NewReturn<P> for R {}
+
+/// Converts the return value of a plugin's `new`, as [`into_constructed`]
+/// does, with an error message about `new` when the type does not fit.
+pub fn constructed<P, R: NewReturn<P>>(returned: R) -> Result<P, String> {
+    into_constructed(returned)
+}
+
+/// A plugin without `new`, built by `Default`; a plugin that has neither is
+/// reported in the plugin author's words.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no `new` and does not implement `Default`",
+    label = "add `fn new() -> Self` to this impl block, or `#[derive(Default)]` to `{Self}`"
+)]
+pub trait DefaultPlugin: Sized {
+    /// `Default::default()`.
+    fn default_plugin() -> Self;
+}
+
+impl<P: Default> DefaultPlugin for P {
+    fn default_plugin() -> Self {
+        P::default()
+    }
+}

@@ -43,7 +43,10 @@ impl Concat {
                     self.prefix, self.text, self.timestamps
                 );
                 // The host may have stopped listening; that is its business.
-                let _ = reply.send(Report { plugin: "concat", text });
+                let _ = reply.send(Report {
+                    plugin: "concat",
+                    text,
+                });
             }
             ConcatCommand::Exit => return Some(0),
         }
@@ -60,13 +63,28 @@ mod tests {
     fn appends_after_its_words_and_reports() {
         let mut plugin = Concat::new(&vec!["Hi".to_owned(), "There".to_owned()]).unwrap();
         for text in ["Hello", ", ", "World"] {
-            Plugin::handle_message(&mut plugin, Message::new(ConcatCommand::Concat(text.to_owned())));
+            Plugin::handle_message(
+                &mut plugin,
+                Message::new(ConcatCommand::Concat(text.to_owned())),
+            );
         }
         let (reply, report) = std::sync::mpsc::sync_channel(1);
-        assert_eq!(Plugin::handle_message(&mut plugin, Message::new(ConcatCommand::Report(reply))), None);
+        assert_eq!(
+            Plugin::handle_message(&mut plugin, Message::new(ConcatCommand::Report(reply))),
+            None
+        );
         let report = report.recv().unwrap();
         assert_eq!(report.plugin, "concat");
-        assert!(report.text.starts_with("\"Hi There: Hello, World\" after 0 timestamps"), "{}", report.text);
-        assert_eq!(Plugin::handle_message(&mut plugin, Message::new(ConcatCommand::Exit)), Some(0));
+        assert!(
+            report
+                .text
+                .starts_with("\"Hi There: Hello, World\" after 0 timestamps"),
+            "{}",
+            report.text
+        );
+        assert_eq!(
+            Plugin::handle_message(&mut plugin, Message::new(ConcatCommand::Exit)),
+            Some(0)
+        );
     }
 }

@@ -25,7 +25,10 @@ impl Debug {
                     "{} concat, {} clear, {} time, {} report",
                     self.concat, self.clear, self.time, self.report
                 );
-                let _ = reply.send(Report { plugin: "debug", text });
+                let _ = reply.send(Report {
+                    plugin: "debug",
+                    text,
+                });
             }
             ConcatCommand::Exit => return Some(0),
         }

@@ -20,7 +20,11 @@ fn main() -> ExitCode {
     for path in &paths {
         all_loadable &= inspect(Path::new(path));
     }
-    if all_loadable { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if all_loadable {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 /// Prints the plugin's declaration and the verdict; whether it would load.

@@ -37,15 +37,25 @@ fn run() -> Result<(), Box<dyn Error>> {
 
     // SAFETY: these libraries are built from this repository's examples,
     // by the toolchain that built this demo; the loader checks the rest.
-    let (concat, debug) = unsafe { (PluginLibrary::open(&concat_path)?, PluginLibrary::open(&debug_path)?) };
+    let (concat, debug) = unsafe {
+        (
+            PluginLibrary::open(&concat_path)?,
+            PluginLibrary::open(&debug_path)?,
+        )
+    };
     println!("Loaded two plugins by path:");
     for library in [&concat, &debug] {
         let info = library.info();
         let argument = info
             .argument
             .as_ref()
-            .map_or("no argument".to_owned(), |argument| format!("argument `{}`", argument.name));
-        println!("  {} {}: messages `{}`, {argument}", info.name, info.version, info.message.name);
+            .map_or("no argument".to_owned(), |argument| {
+                format!("argument `{}`", argument.name)
+            });
+        println!(
+            "  {} {}: messages `{}`, {argument}",
+            info.name, info.version, info.message.name
+        );
     }
 
     println!("\nThe loader refuses what does not fit:");

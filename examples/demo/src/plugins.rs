@@ -13,7 +13,14 @@ pub(crate) fn build() -> Result<(PathBuf, PathBuf), Box<dyn Error>> {
     let mut command = Command::new(cargo);
     command
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["build", "--quiet", "-p", "concat-plugin", "-p", "debug-plugin"])
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "concat-plugin",
+            "-p",
+            "debug-plugin",
+        ])
         .arg("--message-format=json-render-diagnostics")
         .stderr(Stdio::inherit());
     if !cfg!(debug_assertions) {
@@ -39,7 +46,10 @@ pub(crate) fn build() -> Result<(PathBuf, PathBuf), Box<dyn Error>> {
         };
         for file in message["filenames"].as_array().into_iter().flatten() {
             let file = PathBuf::from(file.as_str().unwrap_or_default());
-            let extension = file.extension().and_then(|e| e.to_str()).unwrap_or_default();
+            let extension = file
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or_default();
             if ["so", "dylib", "dll"].contains(&extension) {
                 *slot = Some(file);
             }

@@ -1,0 +1,11 @@
+#[derive(Default)]
+struct Counter;
+
+#[mpplugin::plugin(crate = mpplugin, crate = ::mpplugin)]
+impl Counter {
+    fn handle_message(&mut self, _message: &u32) -> Option<u8> {
+        None
+    }
+}
+
+fn main() {}

@@ -1,0 +1,13 @@
+use std::cell::Cell;
+
+#[derive(Default)]
+struct Counter;
+
+#[mpplugin::plugin]
+impl Counter {
+    fn handle_message(&mut self, _message: &Cell<u32>) -> Option<u8> {
+        None
+    }
+}
+
+fn main() {}

@@ -1,0 +1,14 @@
+struct Counter;
+
+#[mpplugin::plugin]
+impl Counter {
+    fn new(_args: Vec<String>) -> Self {
+        Counter
+    }
+
+    fn handle_message(&mut self, _message: &u32) -> Option<u8> {
+        None
+    }
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[mpplugin::plugin]
+struct Counter {
+    total: u32,
+}
+
+fn main() {}

@@ -1,0 +1,25 @@
+use mpplugin::{Message, Plugin};
+
+struct Threshold {
+    limit: u32,
+}
+
+#[mpplugin::plugin]
+impl Threshold {
+    fn new() -> Self {
+        Threshold { limit: 3 }
+    }
+
+    fn handle_message(&mut self, message: &u32) -> Option<u8> {
+        (*message > self.limit).then_some(1)
+    }
+}
+
+fn main() {
+    let mut plugin = Threshold::new();
+    assert_eq!(Plugin::handle_message(&mut plugin, Message::new(3)), None);
+    assert_eq!(
+        Plugin::handle_message(&mut plugin, Message::new(4)),
+        Some(1)
+    );
+}
