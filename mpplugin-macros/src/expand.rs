@@ -28,7 +28,10 @@ pub(crate) fn plugin(args: TokenStream, input: TokenStream) -> TokenStream {
         Err(error) => Err(error),
     };
     match glue {
-        Ok(glue) => quote!(#input #glue),
+        Ok(glue) => {
+            let input = with_allowances(input);
+            quote!(#input #glue)
+        }
         // The user's block is emitted on error too, so that one mistake does
         // not turn every use of the type into an error as well.
         Err(error) => {
@@ -153,6 +156,26 @@ fn glue(krate: &TokenStream, plugin: &Plugin<'_>) -> TokenStream {
                 });
         };
     }
+}
+
+/// The user's block, with `#[allow(clippy::ptr_arg)]` on a `new` that takes
+/// an argument: clippy would suggest `&[T]` for `&Vec<T>` or `&str` for
+/// `&String`, but the argument type must be sized and nameable on both
+/// sides of the library boundary, so that fix cannot compile.
+fn with_allowances(input: TokenStream) -> TokenStream {
+    let Ok(mut block) = syn::parse2::<syn::ItemImpl>(input.clone()) else {
+        return input;
+    };
+    for item in &mut block.items {
+        if let syn::ImplItem::Fn(method) = item {
+            if method.sig.ident == "new" && !method.sig.inputs.is_empty() {
+                method
+                    .attrs
+                    .push(syn::parse_quote!(#[allow(clippy::ptr_arg)]));
+            }
+        }
+    }
+    quote!(#block)
 }
 
 /// `tokens` with every token's span set to `span`.

@@ -421,7 +421,7 @@ impl PluginLibrary {
     /// [`instantiate`](Self::instantiate) and [`check`](Self::check), so that
     /// a refused library can still be inspected with [`info`](Self::info).
     ///
-    /// The library is never closed: see the [module docs](crate::load) for
+    /// The library is never closed: see the [module docs](mod@crate::load) for
     /// why.
     ///
     /// # Safety

@@ -253,10 +253,7 @@ fn try_send_on_a_full_queue_delivers_to_no_plugin<D: Driver<u64>>() {
     assert_eq!(exits[0].handled, 2);
 }
 
-fn send_waits_while_a_queue_is_full<D: Driver<u64>>()
-where
-    D: Send + 'static,
-{
+fn send_waits_while_a_queue_is_full<D: Driver<u64> + Send + 'static>() {
     let mut host = D::new();
     let (gate, permits) = mpsc::channel::<()>();
     let (blocked, record) = Probe::new();
