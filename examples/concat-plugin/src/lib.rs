@@ -16,7 +16,7 @@ pub struct Concat {
 #[mpplugin::plugin]
 impl Concat {
     /// Built from the host's argument: the words to start with.
-    fn new(words: &Vec<String>) -> Result<Self, String> {
+    pub fn new(words: &Vec<String>) -> Result<Self, String> {
         if words.is_empty() {
             return Err("give at least one word to start with".to_owned());
         }
