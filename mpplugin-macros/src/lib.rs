@@ -13,9 +13,57 @@ mod valid;
 
 use proc_macro::TokenStream;
 
-/// Turns an inherent impl block into an mpplugin plugin.
+/// Makes a plugin of one inherent impl block.
 ///
-/// See `mpplugin::plugin` for the documentation.
+/// ```ignore
+/// use mpplugin::Message;
+///
+/// pub struct Concat {
+///     text: String,
+/// }
+///
+/// #[mpplugin::plugin]
+/// impl Concat {
+///     /// Optional: `fn new() -> R` or `fn new(argument: &A) -> R`, where `R`
+///     /// is `Self` or `Result<Self, E>` with `E: Display`. Without `new`,
+///     /// the type must implement `Default`.
+///     pub fn new(words: &Vec<String>) -> Result<Self, String> {
+///         Ok(Self { text: words.join(" ") })
+///     }
+///
+///     /// Required: the message as `&T` or `Message<T>`. `None` asks for the
+///     /// next message, `Some(status)` detaches the plugin.
+///     fn handle_message(&mut self, message: &String) -> Option<u8> {
+///         self.text.push_str(message);
+///         None
+///     }
+///
+///     // Anything else in the block is left as written.
+/// }
+/// ```
+///
+/// Beside the block, the attribute writes:
+///
+/// - `impl mpplugin::Plugin<T> for Concat`, calling your `handle_message`;
+/// - the constructor a host calls through the library boundary: it builds the
+///   plugin from `new` (or `Default`), turns an error into a refusal that
+///   carries its message, and catches a panic;
+/// - the exported `#[repr(C)]` declaration the loader checks before it calls
+///   anything: the plugin crate's name and version, the rustc and target that
+///   built it, the message and argument types, and the panic strategy. Its
+///   symbol is made of the crate's and the type's name, so plugin crates
+///   linked into one binary never collide.
+///
+/// The type must be `Send + 'static`, the message `Send + Sync + 'static`, the
+/// argument `Sized + 'static` (`&Vec<String>`, not `&[String]`: the host
+/// names the argument's type, and the loader compares it). The impl block may
+/// not be generic. Misuse is a compile error at the offending tokens.
+///
+/// Build the crate with `crate-type = ["cdylib", "rlib"]`: a cdylib for hosts
+/// to load, and an rlib so it stays an ordinary library.
+///
+/// `#[plugin(crate = path)]` names the mpplugin crate when the dependency is
+/// renamed.
 #[proc_macro_attribute]
 pub fn plugin(args: TokenStream, input: TokenStream) -> TokenStream {
     expand::plugin(args.into(), input.into()).into()
