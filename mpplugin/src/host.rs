@@ -10,6 +10,11 @@ use crate::worker::{Room, Worker};
 use crate::{Message, Plugin};
 
 /// The queue capacity of a plugin attached with `attach`.
+///
+/// Measured (see the README's "Performance"): on two cores, fan-out
+/// throughput climbs steeply up to 1024 and barely after, while every queue
+/// costs its capacity in memory up front (one pointer per message, 8 KiB
+/// here).
 pub const DEFAULT_CAPACITY: usize = 1024;
 
 /// Identifies one attached plugin within its host, in attach order.
@@ -314,7 +319,8 @@ impl<T: Send + Sync + 'static> Host<T> {
     }
 
     /// Attaches a plugin whose queue holds at most `capacity` messages: a
-    /// `send` that finds it full waits.
+    /// `send` that finds it full waits. The queue is allocated at once: one
+    /// pointer per message, `capacity` rounded up to a power of two.
     ///
     /// # Panics
     /// If `capacity` is 0, or the operating system cannot start a thread.

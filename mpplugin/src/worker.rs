@@ -1,15 +1,28 @@
 //! The engine both hosts share: one bounded queue and one worker per plugin.
 //!
 //! The host is the only producer of each queue (`send` takes `&mut self`), the
-//! worker the only consumer. The consumer takes everything queued in one lock
-//! (a whole batch), and each side wakes the other only when it sleeps: a
-//! message costs the producer one uncontended lock, and a busy plugin costs no
-//! wake-ups at all. Every push wakes a sleeping consumer at once, so no
-//! message waits for a later `send`.
+//! worker the only consumer, so a queue is a single-producer ring. A push
+//! writes its slot and bumps the tail with one atomic add, which also reads
+//! whether the consumer sleeps: a message costs the producer one atomic
+//! operation, and wakes the consumer only when it sleeps. The consumer moves
+//! everything queued out in one go (a whole batch) and publishes the new head
+//! once. A consumer thread that finds its queue empty yields a few times
+//! before it sleeps, so that the producer fills a batch instead of waking it
+//! for every message (measured: 4 to 40 times the throughput on two cores).
+//! Every push wakes a sleeping consumer at once, so no message waits for a
+//! later `send`.
+//!
+//! The tail and the flags that must change together with it (closed, gone,
+//! consumer asleep) share one word, so each transition is a single atomic
+//! operation on it and none can slip between a check and a push: a message is
+//! pushed before the plugin is gone, and counted as unhandled if it is not
+//! handled, or it is handed back to the host, never both and never neither.
 
+use std::cell::UnsafeCell;
 use std::collections::VecDeque;
-use std::mem;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::mem::MaybeUninit;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::Poll;
 use std::thread::{self, Thread};
@@ -17,7 +30,7 @@ use std::thread::{self, Thread};
 use std::{future::poll_fn, task::Waker};
 
 use crate::host::{Ending, Exit, PluginId};
-use crate::plugin::Handled;
+use crate::plugin::{Handled, panic_message};
 use crate::{Message, Plugin};
 
 /// Who is asleep on the other side of a queue.
@@ -37,14 +50,54 @@ impl Waiter {
     }
 }
 
-struct State<T> {
-    items: VecDeque<Message<T>>,
-    /// The host sends nothing more.
-    closed: bool,
-    /// The plugin has ended: it takes nothing more.
-    gone: bool,
-    consumer: Option<Waiter>,
-    producer: Option<Waiter>,
+/// A waiter slot. Only touched on the way to sleep and to wake a sleeper,
+/// never on a push or pop that finds what it needs.
+struct Sleeper(Mutex<Option<Waiter>>);
+
+impl Sleeper {
+    fn slot(&self) -> MutexGuard<'_, Option<Waiter>> {
+        // Nothing panics while holding this lock.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn register(&self, waiter: Waiter) {
+        *self.slot() = Some(waiter);
+    }
+
+    fn wake(&self) {
+        let waiter = self.slot().take();
+        if let Some(waiter) = waiter {
+            waiter.wake();
+        }
+    }
+}
+
+/// Keeps the producer's and the consumer's words on cache lines of their own.
+#[repr(align(128))]
+struct Padded<T>(T);
+
+// The tail word: the number of messages ever pushed, times `ONE`, and flags.
+/// The host sends nothing more.
+const CLOSED: usize = 1;
+/// The plugin has ended: it takes nothing more.
+const GONE: usize = 2;
+/// The consumer sleeps (or is about to) and must be woken by the next push.
+const SLEEPING: usize = 4;
+// The head word: the number of messages ever taken, times `ONE`, and a flag.
+/// The producer waits for room and must be woken by the next take.
+const WAITING: usize = 1;
+/// One message in a counter; the bits below are flags.
+const ONE: usize = 8;
+
+/// The count in a tail or head word. Counts wrap (at 2^61 on 64-bit
+/// machines); the ring's length is a power of two, so indices stay right.
+fn count(word: usize) -> usize {
+    word / ONE
+}
+
+/// How many messages lie between a head and a tail count.
+fn distance(head: usize, tail: usize) -> usize {
+    tail.wrapping_sub(head) & (usize::MAX / ONE)
 }
 
 /// What a push found.
@@ -62,120 +115,171 @@ pub(crate) enum Room {
     Gone,
 }
 
+/// How many times a consumer thread that finds its queue empty yields before
+/// it sleeps.
+const YIELDS: u32 = 8;
+
 pub(crate) struct Queue<T> {
-    state: Mutex<State<T>>,
+    /// Written by the producer: pushed count and flags.
+    tail: Padded<AtomicUsize>,
+    /// Written by the consumer: taken count and `WAITING`.
+    head: Padded<AtomicUsize>,
+    /// Slot `n % slots.len()` holds message `n` while `head <= n < tail`.
+    slots: Box<[UnsafeCell<MaybeUninit<Message<T>>>]>,
     capacity: usize,
+    consumer: Sleeper,
+    producer: Sleeper,
     /// Set when a host is dropped without `end`: the worker stops before the
     /// next message instead of draining the queue.
     discard: AtomicBool,
 }
 
+// SAFETY: the slots are the only part not already `Send + Sync`. A slot is
+// written only by the producer while it lies outside `head..tail`, and read
+// only by the consumer while it lies inside, the tail and head words telling
+// each side (with release and acquire ordering) when the other is done with
+// it. A message crosses threads, so `Message<T>` must be `Send`, which needs
+// `T: Send + Sync`.
+unsafe impl<T: Send + Sync> Send for Queue<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send + Sync> Sync for Queue<T> {}
+
 impl<T> Queue<T> {
     fn new(capacity: usize) -> Self {
         assert!(capacity > 0, "a plugin's queue capacity must be at least 1");
+        let length = capacity
+            .checked_next_power_of_two()
+            .filter(|length| *length <= usize::MAX / ONE)
+            .expect("a plugin's queue capacity must be at most 2^60");
         Self {
-            state: Mutex::new(State {
-                items: VecDeque::with_capacity(capacity.min(1024)),
-                closed: false,
-                gone: false,
-                consumer: None,
-                producer: None,
-            }),
+            tail: Padded(AtomicUsize::new(0)),
+            head: Padded(AtomicUsize::new(0)),
+            slots: (0..length)
+                .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
+                .collect(),
             capacity,
+            consumer: Sleeper(Mutex::new(None)),
+            producer: Sleeper(Mutex::new(None)),
             discard: AtomicBool::new(false),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, State<T>> {
-        // Nothing panics while holding this lock; if something ever did, the
-        // state is still consistent (every update is a single step).
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    fn slot(&self, count: usize) -> *mut MaybeUninit<Message<T>> {
+        self.slots[count & (self.slots.len() - 1)].get()
     }
 
-    /// Pushes if there is room, without waiting.
+    /// Pushes if there is room, without waiting. Producer only.
     pub(crate) fn try_push(&self, message: Message<T>) -> Push<T> {
-        let mut state = self.lock();
-        if state.gone {
+        // Only the producer changes the count; flags read here may be stale,
+        // which the add below catches.
+        let tail = self.tail.0.load(Ordering::Relaxed);
+        if tail & GONE != 0 {
             return Push::Gone(message);
         }
-        if state.items.len() >= self.capacity {
+        let pushed = count(tail);
+        if distance(count(self.head.0.load(Ordering::Acquire)), pushed) >= self.capacity {
             return Push::Full(message);
         }
-        state.items.push_back(message);
-        let consumer = state.consumer.take();
-        drop(state);
-        if let Some(consumer) = consumer {
-            consumer.wake();
+        // SAFETY: fewer than `capacity <= slots.len()` messages are queued,
+        // so slot `pushed` lies outside `head..tail`: the consumer has
+        // finished with it (acquire of head) and reads it only after the add
+        // below publishes it (release); only this producer writes slots.
+        unsafe { (*self.slot(pushed)).write(message) };
+        let before = self.tail.0.fetch_add(ONE, Ordering::AcqRel);
+        if before & GONE != 0 {
+            // The plugin ended since the check: its exit counted the messages
+            // below `pushed` and will read no more. Undo, and hand it back.
+            self.tail.0.fetch_sub(ONE, Ordering::Relaxed);
+            // SAFETY: written just above, and the consumer, gone, never reads
+            // a slot at or past the tail it saw when it went.
+            let message = unsafe { (*self.slot(pushed)).assume_init_read() };
+            return Push::Gone(message);
+        }
+        if before & SLEEPING != 0 {
+            self.tail.0.fetch_and(!SLEEPING, Ordering::Relaxed);
+            self.consumer.wake();
         }
         Push::Pushed
     }
 
+    /// Producer only.
     pub(crate) fn room(&self) -> Room {
-        let state = self.lock();
-        if state.gone {
+        let tail = self.tail.0.load(Ordering::Relaxed);
+        if tail & GONE != 0 {
             Room::Gone
-        } else if state.items.len() >= self.capacity {
+        } else if distance(count(self.head.0.load(Ordering::Acquire)), count(tail)) >= self.capacity
+        {
             Room::Full
         } else {
             Room::Yes
         }
     }
 
+    /// After a push found the queue full: registers the producer and
+    /// announces that it waits. `false` if there is room (or the plugin has
+    /// gone) after all: push again.
+    fn wait_for_room(&self, waiter: Waiter) -> bool {
+        self.producer.register(waiter);
+        // A `finish` that set `GONE` after this load wakes the waiter just
+        // registered (both sides go through the sleeper's lock).
+        if self.tail.0.load(Ordering::Acquire) & GONE != 0 {
+            return false;
+        }
+        let head = self.head.0.load(Ordering::Acquire);
+        let tail = count(self.tail.0.load(Ordering::Relaxed));
+        if distance(count(head), tail) < self.capacity {
+            return false;
+        }
+        // Fails if the consumer took messages meanwhile: then there is room.
+        self.head
+            .0
+            .compare_exchange(head, head | WAITING, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
     /// Pushes, parking the calling thread while the queue is full. Gives the
-    /// message back if the plugin has gone.
+    /// message back if the plugin has gone. Producer only.
     pub(crate) fn push_blocking(&self, mut message: Message<T>) -> Result<(), Message<T>> {
+        let mut yields = 0;
         loop {
             match self.try_push(message) {
                 Push::Pushed => return Ok(()),
                 Push::Gone(back) => return Err(back),
                 Push::Full(back) => message = back,
             }
-            let mut state = self.lock();
-            // Re-check under the lock: the consumer may have made room since.
-            if state.gone || state.items.len() < self.capacity {
-                continue;
+            if yields < YIELDS {
+                yields += 1;
+                thread::yield_now();
+            } else if self.wait_for_room(Waiter::Thread(thread::current())) {
+                thread::park();
             }
-            state.producer = Some(Waiter::Thread(thread::current()));
-            drop(state);
-            thread::park();
         }
     }
 
-    /// Pushes, waiting asynchronously while the queue is full.
+    /// Pushes, waiting asynchronously while the queue is full. Producer only.
     #[cfg(feature = "tokio")]
     pub(crate) async fn push_async(&self, message: Message<T>) -> Result<(), Message<T>> {
         let mut message = Some(message);
         poll_fn(|cx| {
-            let mut state = self.lock();
-            let taken = message.take().expect("polled after completion");
-            if state.gone {
-                return Poll::Ready(Err(taken));
+            loop {
+                match self.try_push(message.take().expect("polled after completion")) {
+                    Push::Pushed => return Poll::Ready(Ok(())),
+                    Push::Gone(back) => return Poll::Ready(Err(back)),
+                    Push::Full(back) => message = Some(back),
+                }
+                if self.wait_for_room(Waiter::Task(cx.waker().clone())) {
+                    return Poll::Pending;
+                }
             }
-            if state.items.len() >= self.capacity {
-                message = Some(taken);
-                state.producer = Some(Waiter::Task(cx.waker().clone()));
-                return Poll::Pending;
-            }
-            state.items.push_back(taken);
-            let consumer = state.consumer.take();
-            drop(state);
-            if let Some(consumer) = consumer {
-                consumer.wake();
-            }
-            Poll::Ready(Ok(()))
         })
         .await
     }
 
     /// The host sends nothing more; the worker drains what is queued.
     pub(crate) fn close(&self) {
-        let consumer = {
-            let mut state = self.lock();
-            state.closed = true;
-            state.consumer.take()
-        };
-        if let Some(consumer) = consumer {
-            consumer.wake();
+        let before = self.tail.0.fetch_or(CLOSED, Ordering::AcqRel);
+        if before & SLEEPING != 0 {
+            self.consumer.wake();
         }
     }
 
@@ -190,39 +294,73 @@ impl<T> Queue<T> {
         self.discard.load(Ordering::Acquire)
     }
 
-    /// Moves everything queued into `batch` (which must be empty). `Ready(false)`
-    /// when the queue is closed and drained.
+    /// Moves everything queued into `batch`, or, with nothing queued,
+    /// registers `waiter` and sleeps. `Ready(false)` when the queue is closed
+    /// and drained. Consumer only.
     fn poll_pop(
         &self,
         batch: &mut VecDeque<Message<T>>,
-        waiter: impl FnOnce() -> Waiter,
+        waiter: Option<impl FnOnce() -> Waiter>,
     ) -> Poll<bool> {
-        debug_assert!(batch.is_empty());
-        let mut state = self.lock();
         if self.discarding() {
             return Poll::Ready(false);
         }
-        if !state.items.is_empty() {
-            // Swap buffers rather than drain: the consumer's emptied buffer
-            // keeps its allocation for the producer's next messages.
-            mem::swap(&mut state.items, batch);
-            let producer = state.producer.take();
-            drop(state);
-            if let Some(producer) = producer {
-                producer.wake();
+        // Only the consumer changes the head's count.
+        let taken = count(self.head.0.load(Ordering::Relaxed));
+        let mut tail = self.tail.0.load(Ordering::Acquire);
+        let mut waiter = waiter;
+        loop {
+            let queued = distance(taken, count(tail));
+            if queued > 0 {
+                batch.reserve(queued);
+                for n in 0..queued {
+                    // SAFETY: slots `taken..tail` were written and published
+                    // by the producer (acquire of tail) and are read once, here.
+                    batch.push_back(unsafe {
+                        (*self.slot(taken.wrapping_add(n))).assume_init_read()
+                    });
+                }
+                let before = self.head.0.fetch_add(queued * ONE, Ordering::AcqRel);
+                if before & WAITING != 0 {
+                    self.head.0.fetch_and(!WAITING, Ordering::Relaxed);
+                    self.producer.wake();
+                }
+                if tail & SLEEPING != 0 {
+                    // Woken by someone else: spare the producer a wake-up.
+                    self.tail.0.fetch_and(!SLEEPING, Ordering::Relaxed);
+                }
+                return Poll::Ready(true);
             }
-            return Poll::Ready(true);
+            if tail & CLOSED != 0 {
+                return Poll::Ready(false);
+            }
+            let Some(make_waiter) = waiter.take() else {
+                return Poll::Pending;
+            };
+            self.consumer.register(make_waiter());
+            // Fails if anything was pushed (or the queue closed) meanwhile.
+            match self.tail.0.compare_exchange(
+                tail,
+                tail | SLEEPING,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Poll::Pending,
+                Err(now) => tail = now,
+            }
         }
-        if state.closed {
-            return Poll::Ready(false);
-        }
-        state.consumer = Some(waiter());
-        Poll::Pending
     }
 
     fn pop_blocking(&self, batch: &mut VecDeque<Message<T>>) -> bool {
+        for _ in 0..YIELDS {
+            if let Poll::Ready(more) = self.poll_pop(batch, None::<fn() -> Waiter>) {
+                return more;
+            }
+            thread::yield_now();
+        }
         loop {
-            if let Poll::Ready(more) = self.poll_pop(batch, || Waiter::Thread(thread::current())) {
+            let waiter = || Waiter::Thread(thread::current());
+            if let Poll::Ready(more) = self.poll_pop(batch, Some(waiter)) {
                 return more;
             }
             thread::park();
@@ -231,21 +369,53 @@ impl<T> Queue<T> {
 
     #[cfg(feature = "tokio")]
     async fn pop_async(&self, batch: &mut VecDeque<Message<T>>) -> bool {
-        poll_fn(|cx| self.poll_pop(batch, || Waiter::Task(cx.waker().clone()))).await
+        poll_fn(|cx| self.poll_pop(batch, Some(|| Waiter::Task(cx.waker().clone())))).await
     }
 
     /// The plugin has ended: refuse further pushes, wake a waiting producer,
     /// and count (and drop) what was queued but will never be handled.
+    /// Consumer only.
     fn finish(&self) -> u64 {
-        let (left, producer) = {
-            let mut state = self.lock();
-            state.gone = true;
-            (mem::take(&mut state.items), state.producer.take())
-        };
-        if let Some(producer) = producer {
-            producer.wake();
+        let tail = self.tail.0.fetch_or(GONE, Ordering::AcqRel);
+        self.producer.wake();
+        let taken = count(self.head.0.load(Ordering::Relaxed));
+        let left = distance(taken, count(tail));
+        // Move every message out of the ring and publish the new head before
+        // dropping any: a message whose `Drop` panics must not leave slots
+        // that `Queue::drop` would drop a second time.
+        let mut unhandled = Vec::with_capacity(left);
+        for n in 0..left {
+            // SAFETY: slots `taken..tail` hold published messages that
+            // nobody else reads: the producer pushes nothing past `GONE`, and
+            // each is read once, here.
+            unhandled.push(unsafe { (*self.slot(taken.wrapping_add(n))).assume_init_read() });
         }
-        left.len() as u64
+        self.head.0.fetch_add(left * ONE, Ordering::AcqRel);
+        drop_contained(unhandled);
+        left as u64
+    }
+}
+
+/// Drops messages the plugin will never handle. The last reference to a
+/// message drops it here, in host code: a message type whose `Drop` panics
+/// (the panic hook has printed it) must not cost the plugin its exit.
+fn drop_contained<M>(messages: M) {
+    if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(move || drop(messages))) {
+        panic_message(payload);
+    }
+}
+
+impl<T> Drop for Queue<T> {
+    fn drop(&mut self) {
+        // A worker cancelled before `finish` (its runtime shut down) leaves
+        // messages in the ring.
+        let taken = count(*self.head.0.get_mut());
+        let left = distance(taken, count(*self.tail.0.get_mut()));
+        for n in 0..left {
+            // SAFETY: slots `taken..tail` hold messages nobody took, and
+            // `&mut self` means nobody else can.
+            unsafe { (*self.slot(taken.wrapping_add(n))).assume_init_drop() };
+        }
     }
 }
 
@@ -315,7 +485,7 @@ impl<T: Send + Sync + 'static> Worker<T> {
 
     fn exit(&self, progress: Progress<T>) -> Exit {
         let unhandled = progress.batch.len() as u64 + self.queue.finish();
-        drop(progress.batch);
+        drop_contained(progress.batch);
         let plugin = self.slot().take();
         let drop_panic = plugin.and_then(|plugin| plugin.__mpplugin_drop());
         Exit {

@@ -72,3 +72,67 @@ fn the_tokio_host_sends_one_allocation_to_every_plugin() {
         "every plugin dropped its reference"
     );
 }
+
+/// A message that counts its drops, and panics in one of them.
+struct Fragile {
+    drops: Arc<std::sync::atomic::AtomicUsize>,
+    panics: bool,
+}
+
+impl Drop for Fragile {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if self.panics {
+            panic!("a message's drop panicked");
+        }
+    }
+}
+
+/// Says when it holds its first message, waits at a gate, then detaches,
+/// leaving the later messages in its queue.
+struct DetachAtOnce {
+    holding: std::sync::mpsc::Sender<()>,
+    gate: std::sync::mpsc::Receiver<()>,
+}
+
+impl Plugin<Fragile> for DetachAtOnce {
+    fn handle_message(&mut self, _: Message<Fragile>) -> Option<u8> {
+        let _ = self.holding.send(());
+        let _ = self.gate.recv();
+        Some(1)
+    }
+}
+
+#[test]
+fn messages_left_in_a_queue_are_dropped_exactly_once_even_if_a_drop_panics() {
+    let drops = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (gate, permits) = std::sync::mpsc::channel();
+    let (holding, held) = std::sync::mpsc::channel();
+    let mut host = mpplugin::Host::<Fragile>::new();
+    host.attach_with_capacity(
+        DetachAtOnce {
+            holding,
+            gate: permits,
+        },
+        8,
+    );
+    let fragile = |index| Fragile {
+        drops: Arc::clone(&drops),
+        panics: index == 2,
+    };
+    host.send(fragile(0)).unwrap();
+    held.recv().unwrap();
+    for index in 1..4 {
+        host.send(fragile(index)).unwrap();
+    }
+    // Messages 1 to 3 wait in the queue; message 2's drop will panic when
+    // the plugin's exit drops what it left.
+    drop(gate);
+    let exits = host.end();
+    assert_eq!(exits.len(), 1);
+    assert_eq!(
+        drops.load(std::sync::atomic::Ordering::SeqCst),
+        4,
+        "each message dropped once"
+    );
+}

@@ -1,0 +1,140 @@
+//! Load time: `mpplugin::load` of a real cdylib (the `good` fixture) against
+//! raw `libloading::Library::new` plus `get` of its declaration symbol, in
+//! the same run.
+//!
+//! - `warm`: the library is already loaded in the process, the usual case
+//!   for a host that loads a plugin again. mpplugin keeps every library it
+//!   opened (see `mpplugin::load`'s docs) and finds it again by file
+//!   identity; for a fair baseline, the raw side holds one `Library` open
+//!   throughout, so its `dlopen` is the dynamic loader's own look-up too.
+//! - `cold`: every iteration opens a fresh copy of the file, never opened
+//!   before, so the dynamic loader maps and relocates it; mpplugin also
+//!   validates the file and reads its export table first.
+//!
+//! Both sides also construct nothing more than they must: mpplugin's `load`
+//! checks the declaration and calls the constructor (and the plugin is
+//! dropped), the raw side only finds the symbol.
+//!
+//! ```sh
+//! cargo bench -p mpplugin-tests --bench load
+//! ```
+
+use std::ffi::c_void;
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use divan::Bencher;
+use fixture_types::Event;
+
+fn main() {
+    divan::main();
+    // The copies are mapped still, which does not stop their removal.
+    let _ = std::fs::remove_dir_all(scratch());
+}
+
+fn scratch() -> PathBuf {
+    std::env::temp_dir().join(format!("mpplugin-bench-load-{}", std::process::id()))
+}
+
+/// The `good` fixture, built once.
+static GOOD: LazyLock<&'static Path> = LazyLock::new(|| mpplugin_tests::fixtures::fixture("good"));
+
+/// The fixture's exported declaration symbol, as mpplugin found it.
+static SYMBOL: LazyLock<String> = LazyLock::new(|| {
+    // SAFETY: the fixture is built from this repository's source.
+    let library = unsafe { mpplugin::PluginLibrary::open(*GOOD) }.expect("the good fixture");
+    assert!(
+        library
+            .info()
+            .symbol
+            .starts_with("__mpplugin_declaration__")
+    );
+    library.info().symbol.clone()
+});
+
+/// A copy of the fixture under a name never used before in this process.
+fn fresh_copy() -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let directory = scratch();
+    std::fs::create_dir_all(&directory).expect("a scratch directory");
+    let path = directory.join(format!(
+        "libgood-{}.so",
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::copy(*GOOD, &path).expect("a copy of the fixture");
+    path
+}
+
+fn raw_load(path: &Path) -> libloading::Library {
+    // SAFETY: the fixture is built from this repository's source; the symbol
+    // is a data symbol whose address is taken, not read.
+    unsafe {
+        let library = libloading::Library::new(path).expect("dlopen");
+        let symbol = library
+            .get::<*const c_void>(SYMBOL.as_bytes())
+            .expect("dlsym");
+        divan::black_box(*symbol);
+        library
+    }
+}
+
+fn mpplugin_load(path: &Path) -> mpplugin::LoadedPlugin<Event> {
+    // SAFETY: the fixture is built from this repository's source.
+    unsafe { mpplugin::load::<Event>(path) }.expect("the good fixture loads")
+}
+
+mod warm {
+    use super::*;
+
+    #[divan::bench(sample_count = 200, sample_size = 50)]
+    fn libloading_new_and_get(bencher: Bencher<'_, '_>) {
+        let _held = raw_load(&GOOD);
+        bencher.bench_local(|| raw_load(&GOOD));
+    }
+
+    #[divan::bench(sample_count = 200, sample_size = 50)]
+    fn mpplugin_load(bencher: Bencher<'_, '_>) {
+        drop(super::mpplugin_load(&GOOD));
+        bencher.bench_local(|| super::mpplugin_load(&GOOD));
+    }
+}
+
+/// Where `mpplugin_load`'s time goes: its two halves.
+mod warm_parts {
+    use super::*;
+
+    #[divan::bench(sample_count = 200, sample_size = 50)]
+    fn plugin_library_open(bencher: Bencher<'_, '_>) {
+        drop(mpplugin_load(&GOOD));
+        // SAFETY: the fixture is built from this repository's source.
+        bencher.bench_local(|| unsafe { mpplugin::PluginLibrary::open(*GOOD) }.unwrap());
+    }
+
+    #[divan::bench(sample_count = 200, sample_size = 50)]
+    fn instantiate(bencher: Bencher<'_, '_>) {
+        // SAFETY: the fixture is built from this repository's source.
+        let library = unsafe { mpplugin::PluginLibrary::open(*GOOD) }.unwrap();
+        bencher.bench_local(|| library.instantiate::<Event>().unwrap());
+    }
+}
+
+mod cold {
+    use super::*;
+
+    #[divan::bench(sample_count = 30, sample_size = 1)]
+    fn libloading_new_and_get(bencher: Bencher<'_, '_>) {
+        LazyLock::force(&SYMBOL);
+        bencher
+            .with_inputs(fresh_copy)
+            .bench_local_values(|path| raw_load(&path));
+    }
+
+    #[divan::bench(sample_count = 30, sample_size = 1)]
+    fn mpplugin_load(bencher: Bencher<'_, '_>) {
+        LazyLock::force(&SYMBOL);
+        bencher
+            .with_inputs(fresh_copy)
+            .bench_local_values(|path| super::mpplugin_load(&path));
+    }
+}
