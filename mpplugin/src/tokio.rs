@@ -187,18 +187,22 @@ impl<T: Send + Sync + 'static> Host<T> {
     pub async fn end(mut self) -> Vec<Exit> {
         self.roster.close_all(false);
         let mut exits = Vec::with_capacity(self.roster.plugins.len());
-        for mut attached in std::mem::take(&mut self.roster.plugins) {
-            let Some(join) = attached.join.take() else {
+        // Each plugin stays in the roster until its task is joined: if this
+        // future is cancelled, `Drop` still finds and stops the rest.
+        for attached in &mut self.roster.plugins {
+            let Some(join) = attached.join.as_mut() else {
                 continue;
             };
-            exits.push(join.await.unwrap_or_else(|error| Exit {
+            let exit = join.await.unwrap_or_else(|error| Exit {
                 id: attached.worker.id,
                 name: attached.worker.name.clone(),
                 ending: Ending::Panicked(format!("mpplugin's worker task failed: {error}")),
                 handled: 0,
                 unhandled: 0,
                 drop_panic: None,
-            }));
+            });
+            attached.join = None;
+            exits.push(exit);
         }
         exits
     }

@@ -104,3 +104,39 @@ fn task_execution_yields_to_other_tasks_while_it_has_messages() {
     assert_eq!(exits[0].ending, Ending::Finished);
     assert_eq!(handled.load(Ordering::SeqCst), MESSAGES);
 }
+
+#[test]
+fn a_cancelled_end_still_stops_every_plugin_when_the_host_is_dropped() {
+    let (permit, permits) = mpsc::channel();
+    let (record_probe, record) = mpplugin_tests::probe::Probe::new();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut host = Host::<u64>::new();
+        host.attach_with(record_probe.gated(permits), 64, Execution::Blocking);
+        for value in 0..10 {
+            host.send(value).await.unwrap();
+        }
+        // The plugin waits at its gate, so `end` cannot finish in time.
+        // Cancelling it drops the host, which waits for the message in
+        // progress: open the gate a little later, from another thread.
+        let opener = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(100));
+            drop(permit);
+        });
+        let ended = tokio::time::timeout(Duration::from_millis(20), host.end()).await;
+        assert!(ended.is_err(), "end finished while the plugin was blocked");
+        opener.join().unwrap();
+    });
+    // The host went with the cancelled `end`: the plugin must have been
+    // dropped by then, having handled nothing after the message in progress.
+    assert!(
+        record.dropped.load(Ordering::SeqCst),
+        "the plugin outlived its host"
+    );
+    assert!(record.seen().len() <= 1, "{:?}", record.seen());
+    drop(runtime);
+}
