@@ -85,7 +85,7 @@ mod worker;
 pub mod __private;
 
 pub use host::{DEFAULT_CAPACITY, Delivery, Ending, Exit, Host, PluginId, SendError, TrySendError};
-pub use load::{LoadError, LoadedPlugin, PluginInfo, PluginLibrary, load, load_with};
+pub use load::{LoadError, LoadedPlugin, OpenOptions, PluginInfo, PluginLibrary, load, load_with};
 pub use message::Message;
 pub use mpplugin_macros::plugin;
 pub use plugin::Plugin;

@@ -16,7 +16,41 @@
 //! Because a library stays loaded, opening the same path again while the file
 //! is unchanged (same device, inode, size and modification time) returns the
 //! library already opened, validated and checked, without reading the file
-//! again.
+//! again. Opening a path whose file was replaced since it was loaded is
+//! refused with [`LoadError::Open`]: the dynamic loader would hand back the
+//! library first loaded from that path. To load a rebuilt plugin into a
+//! running process, give the new build a new path.
+//!
+//! # Who may supply a plugin
+//!
+//! Loading a plugin runs its code with the host's rights, so whoever can
+//! replace the file can take over the host. By default (unix),
+//! [`PluginLibrary::open`] therefore refuses, with
+//! [`LoadError::WritableByOthers`], a plugin file that users other than its
+//! owner and root can write to, or that sits below such a directory: every
+//! ancestor of the canonical path up to `/` is checked, and so are the
+//! directories of the path as given (a symbolic link in a writable directory
+//! can be replaced too). As ssh does for keys:
+//!
+//! - write permission for everyone counts;
+//! - write permission for the group counts unless the group has no member
+//!   other than the owner and root (a user's private group, as Debian gives
+//!   each user with umask 002), read from `/etc/passwd` and `/etc/group`; a
+//!   group not found there counts;
+//! - a directory with the sticky bit (such as `/tmp`) does not count: there
+//!   only the owner of an entry, the directory's owner and root can rename
+//!   or remove it.
+//!
+//! Only permission bits are read, not ACLs. A path that is not a regular
+//! file is not checked (it is refused as [`LoadError::NotALibrary`]).
+//! [`OpenOptions::allow_writable_by_others`] loads such a plugin anyway, for
+//! setups where everyone who can write there is trusted.
+//!
+//! The check runs on every open, before the libraries already opened are
+//! looked up: permissions can change without changing the file (a `chmod`
+//! of a directory above it), and a refusal depends on how things stand at
+//! the time of the call, not on an earlier open with the override. A library
+//! already loaded stays loaded either way.
 
 use std::collections::HashMap;
 use std::error::Error;
@@ -255,6 +289,25 @@ pub enum LoadError {
         /// The panic's message.
         message: String,
     },
+    /// Users other than the owner and root can write to the plugin file or
+    /// to a directory above it, so they could replace the plugin with code of
+    /// their own (see [who may supply a plugin](mod@crate::load#who-may-supply-a-plugin)).
+    /// [`OpenOptions::allow_writable_by_others`] loads it anyway.
+    WritableByOthers {
+        /// The path given.
+        path: PathBuf,
+        /// The file or directory that others can write to.
+        writable: PathBuf,
+        /// Its mode (permission bits, sticky bit included).
+        mode: u32,
+        /// Its group, by name (or number if it has none), when that group
+        /// can write to it and has members other than the owner and root.
+        group: Option<String>,
+        /// Those members, by name; empty when they could not be read.
+        group_members: Vec<String>,
+        /// Whether every user can write to it.
+        everyone: bool,
+    },
 }
 
 fn optional(info: &Option<TypeInfo>) -> String {
@@ -344,6 +397,44 @@ impl fmt::Display for LoadError {
                 "plugin `{}` panicked while being constructed: {message}",
                 path.display()
             ),
+            Self::WritableByOthers {
+                path,
+                writable,
+                mode,
+                group,
+                group_members,
+                everyone,
+            } => {
+                let writable = writable.display();
+                write!(
+                    f,
+                    "refusing to load plugin `{}`: `{writable}` (mode {:04o}) is writable by ",
+                    path.display(),
+                    mode & 0o7777
+                )?;
+                match (group, everyone) {
+                    (_, true) => f.write_str("every user")?,
+                    (Some(group), false) if group_members.is_empty() => write!(
+                        f,
+                        "group `{group}`, whose members cannot be read from /etc/group"
+                    )?,
+                    (Some(group), false) => write!(
+                        f,
+                        "group `{group}`, whose members include {}",
+                        group_members.join(", ")
+                    )?,
+                    (None, false) => f.write_str("users other than its owner")?,
+                }
+                let who = match (group, everyone) {
+                    (Some(_), true) => "go",
+                    (None, true) => "o",
+                    _ => "g",
+                };
+                write!(
+                    f,
+                    ", who could replace the plugin with code of their own: run `chmod {who}-w {writable}`, or, if you trust everyone who can write there, open it with `PluginLibrary::open_with` and `OpenOptions::allow_writable_by_others(true)`"
+                )
+            }
         }
     }
 }
@@ -407,8 +498,52 @@ pub unsafe fn load_with<T: Send + Sync + 'static, A: 'static>(
     unsafe { PluginLibrary::open(path) }?.instantiate_with(argument)
 }
 
+/// How [`PluginLibrary::open_with`] opens a library. The default is what
+/// [`PluginLibrary::open`] does.
+///
+/// ```no_run
+/// use mpplugin::PluginLibrary;
+/// use mpplugin::load::OpenOptions;
+///
+/// // The plugins directory is group-writable on purpose: its group is the
+/// // team that deploys plugins, and the host trusts them.
+/// let options = OpenOptions::new().allow_writable_by_others(true).clone();
+/// // SAFETY: built from source we trust, with our toolchain and allocator.
+/// let library = unsafe { PluginLibrary::open_with("/srv/plugins/libcounter.so", &options) }?;
+/// let plugin = library.instantiate::<u64>()?;
+/// # Ok::<(), mpplugin::LoadError>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpenOptions {
+    allow_writable_by_others: bool,
+}
+
+impl OpenOptions {
+    /// The defaults: those of [`PluginLibrary::open`].
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether to load a plugin file that users other than its owner and
+    /// root can write to, or that sits below a directory they can write to
+    /// (default `false`: refused with [`LoadError::WritableByOthers`]; see
+    /// [who may supply a plugin](mod@crate::load#who-may-supply-a-plugin)).
+    /// Set it only when everyone who can write there is trusted with the
+    /// host's rights.
+    pub fn allow_writable_by_others(&mut self, allow: bool) -> &mut Self {
+        self.allow_writable_by_others = allow;
+        self
+    }
+}
+
 impl PluginLibrary {
     /// Opens the plugin library at `path` and reads its declaration.
+    ///
+    /// On unix, a plugin file that users other than its owner and root can
+    /// write to, or that sits below a directory they can write to, is
+    /// refused first (see [who may supply a
+    /// plugin](mod@crate::load#who-may-supply-a-plugin));
+    /// [`open_with`](Self::open_with) can allow it.
     ///
     /// Before the dynamic loader sees the file, it is checked to be a
     /// complete shared library for this machine's architecture (a truncated
@@ -427,22 +562,70 @@ impl PluginLibrary {
     /// # Safety
     /// Opening a library runs its initialisers, which are arbitrary code, and
     /// everything the checks compare is what the library says about itself.
-    /// Call this only on libraries you trust: built from source you trust, by
-    /// `#[mpplugin::plugin]`. Beyond the checks, a plugin and its host must
-    /// share one global allocator (messages and panic messages are freed by
-    /// the side that did not allocate them): neither may set a
-    /// `#[global_allocator]` of its own unless both set the same one.
+    /// The caller guarantees what no check can see:
+    ///
+    /// - **Trusted code.** The library is built from source you trust, by
+    ///   `#[mpplugin::plugin]`.
+    /// - **One definition of every shared type.** The message and argument
+    ///   types are compared by `type_name`, size and alignment. Two different
+    ///   definitions that agree on those (another version of the types
+    ///   crate, or the same version built with other features or `cfg`s
+    ///   that add, remove or reorder variants or fields) pass the check and
+    ///   are undefined behaviour. Build host and plugins against one version
+    ///   of the types crate, with the same features.
+    /// - **One allocator instance.** Memory crosses the boundary and is freed
+    ///   by the side that did not allocate it: messages and everything they
+    ///   own, replies sent back through channels, a constructor's error
+    ///   message, panic messages. Both sides must use the same allocator
+    ///   instance: the system allocator (the default on both sides). A
+    ///   `#[global_allocator]` in the host or the plugin, even the same
+    ///   crate on both sides, is a second instance (a cdylib links its own
+    ///   copy) and is undefined behaviour.
+    /// - **Panics stay behind the vtable.** Panics are contained where the
+    ///   host calls the plugin through [`Plugin`]; a closure or trait object
+    ///   that one side puts in a message and the other calls is plain code
+    ///   of the first side, and a panic in it aborts the process.
     ///
     /// # Errors
-    /// [`LoadError::Open`], [`LoadError::NotALibrary`],
-    /// [`LoadError::NotAPlugin`], [`LoadError::SeveralPlugins`],
-    /// [`LoadError::BadDeclaration`], [`LoadError::AbiVersion`].
+    /// [`LoadError::Open`], [`LoadError::WritableByOthers`],
+    /// [`LoadError::NotALibrary`], [`LoadError::NotAPlugin`],
+    /// [`LoadError::SeveralPlugins`], [`LoadError::BadDeclaration`],
+    /// [`LoadError::AbiVersion`].
     pub unsafe fn open(path: impl AsRef<Path>) -> Result<Self, LoadError> {
+        // SAFETY: forwarded to the caller.
+        unsafe { Self::open_with(path, &OpenOptions::new()) }
+    }
+
+    /// [`open`](Self::open) with options: the way to load a plugin that
+    /// others can write to, when they are trusted.
+    ///
+    /// # Safety
+    /// As [`open`](Self::open): loading runs the library's code.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open); never [`LoadError::WritableByOthers`] with
+    /// [`OpenOptions::allow_writable_by_others`].
+    pub unsafe fn open_with(
+        path: impl AsRef<Path>,
+        options: &OpenOptions,
+    ) -> Result<Self, LoadError> {
         let path = path.as_ref();
+        if !options.allow_writable_by_others {
+            check_writers(path)?;
+        }
         let identity = FileIdentity::of(path)?;
         if let Some(identity) = &identity {
-            if let Some(library) = opened().get(identity) {
+            let opened = opened();
+            if let Some(library) = opened.get(identity) {
                 return Ok(library.clone());
+            }
+            // The dynamic loader matches a path it has loaded before by name
+            // and would hand back the old library, not the file there now.
+            if opened.keys().any(|loaded| loaded.path == identity.path) {
+                return Err(LoadError::Open {
+                    path: path.to_owned(),
+                    message: "the file was replaced after this path was loaded, and the dynamic loader keeps the library first loaded from a path for the life of the process: load the new build from a new path".to_owned(),
+                });
             }
         }
         // SAFETY: forwarded to the caller.
@@ -703,6 +886,14 @@ fn find_declaration(path: &Path) -> Result<(String, u64), LoadError> {
         path: path.to_owned(),
         reason,
     };
+    // Before opening it: opening a FIFO for reading waits for a writer.
+    let metadata = std::fs::metadata(path).map_err(|error| LoadError::Open {
+        path: path.to_owned(),
+        message: error.to_string(),
+    })?;
+    if !metadata.is_file() {
+        return Err(not_a_library("it is not a regular file".to_owned()));
+    }
     let file = File::open(path).map_err(|error| LoadError::Open {
         path: path.to_owned(),
         message: error.to_string(),
@@ -729,6 +920,32 @@ fn find_declaration(path: &Path) -> Result<(String, u64), LoadError> {
                 "it is built for {:?}, this host runs on {host:?}",
                 object.architecture()
             )));
+        }
+    }
+    let program_headers = match &object {
+        object::File::Elf32(elf) => Some(elf_program_headers(elf.elf_header(), elf.endian())),
+        object::File::Elf64(elf) => Some(elf_program_headers(elf.elf_header(), elf.endian())),
+        _ => None,
+    };
+    if let Some((offset, entry_size, count, expected_size)) = program_headers {
+        // The dynamic loader reads the program headers as the header gives
+        // them, without the checks of a parser: a count of 0xffff (which
+        // tells a parser to look elsewhere) made it crash here.
+        if count == 0 || count == 0xffff || entry_size != expected_size {
+            return Err(not_a_library(format!(
+                "its ELF header declares {count} program header(s) of {entry_size} bytes, where a shared library has 1 to 65534 of {expected_size}"
+            )));
+        }
+        let end = u64::from(count)
+            .checked_mul(u64::from(entry_size))
+            .and_then(|size| size.checked_add(offset));
+        if end.is_none_or(|end| end > length) {
+            return Err(not_a_library(format!(
+                "it is truncated: its program headers at byte {offset} run past the end of the {length}-byte file"
+            )));
+        }
+        if object.segments().next().is_none() {
+            return Err(not_a_library("it has no loadable segment".to_owned()));
         }
     }
     for segment in object.segments() {
@@ -778,6 +995,168 @@ fn find_declaration(path: &Path) -> Result<(String, u64), LoadError> {
             symbols: found.into_iter().map(|(name, _)| name).collect(),
         }),
     }
+}
+
+/// Refuses a plugin file that users other than its owner and root could
+/// replace: see [who may supply a plugin](mod@crate::load#who-may-supply-a-plugin).
+#[cfg(unix)]
+fn check_writers(path: &Path) -> Result<(), LoadError> {
+    use std::os::unix::fs::MetadataExt;
+
+    let open_error = |error: std::io::Error| LoadError::Open {
+        path: path.to_owned(),
+        message: error.to_string(),
+    };
+    let canonical = std::fs::canonicalize(path).map_err(open_error)?;
+    let file = std::fs::metadata(&canonical).map_err(open_error)?;
+    if !file.is_file() {
+        // Not a library either: `find_declaration` says so, more usefully.
+        return Ok(());
+    }
+    let mut accounts = None;
+    let mut check = |checked: &Path, metadata: &std::fs::Metadata| {
+        let mode = metadata.mode();
+        // In a sticky directory only an entry's owner, the directory's owner
+        // and root can rename or remove the entry.
+        if metadata.is_dir() && mode & 0o1000 != 0 {
+            return Ok(());
+        }
+        let everyone = mode & 0o002 != 0;
+        let mut group = None;
+        let mut group_members = Vec::new();
+        if mode & 0o020 != 0 {
+            let accounts = accounts.get_or_insert_with(Accounts::read);
+            if let Some(members) = accounts.other_members(metadata.gid(), metadata.uid()) {
+                group = Some(accounts.group_name(metadata.gid()));
+                group_members = members;
+            }
+        }
+        if everyone || group.is_some() {
+            return Err(LoadError::WritableByOthers {
+                path: path.to_owned(),
+                writable: checked.to_owned(),
+                mode,
+                group,
+                group_members,
+                everyone,
+            });
+        }
+        Ok(())
+    };
+    check(&canonical, &file)?;
+    for ancestor in canonical.ancestors().skip(1) {
+        check(ancestor, &std::fs::metadata(ancestor).map_err(open_error)?)?;
+    }
+    // The directories of the path as given hold its symbolic links, if any,
+    // and whoever can write there can point them elsewhere.
+    let given = std::path::absolute(path).map_err(open_error)?;
+    if given != canonical {
+        for ancestor in given.ancestors().skip(1) {
+            check(ancestor, &std::fs::metadata(ancestor).map_err(open_error)?)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_writers(_path: &Path) -> Result<(), LoadError> {
+    Ok(())
+}
+
+/// Users and groups as `/etc/passwd` and `/etc/group` list them: enough to
+/// tell who is in a group without linking to libc's NSS.
+#[cfg(unix)]
+struct Accounts {
+    /// (name, uid, primary gid)
+    users: Vec<(String, u32, u32)>,
+    /// (name, gid, supplementary members)
+    groups: Vec<(String, u32, Vec<String>)>,
+}
+
+#[cfg(unix)]
+impl Accounts {
+    /// Unreadable files read as empty: every group is then unknown, and
+    /// unknown groups count as having other members.
+    fn read() -> Self {
+        let read = |file: &str| std::fs::read_to_string(file).unwrap_or_default();
+        let fields = |line: &str| line.split(':').map(str::to_owned).collect::<Vec<_>>();
+        let users = read("/etc/passwd")
+            .lines()
+            .map(fields)
+            .filter_map(|f| {
+                Some((
+                    f.first()?.clone(),
+                    f.get(2)?.parse().ok()?,
+                    f.get(3)?.parse().ok()?,
+                ))
+            })
+            .collect();
+        let groups = read("/etc/group")
+            .lines()
+            .map(fields)
+            .filter_map(|f| {
+                let members = f
+                    .get(3)
+                    .map(|list| {
+                        list.split(',')
+                            .filter(|name| !name.is_empty())
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                Some((f.first()?.clone(), f.get(2)?.parse().ok()?, members))
+            })
+            .collect();
+        Self { users, groups }
+    }
+
+    fn group_name(&self, gid: u32) -> String {
+        self.groups
+            .iter()
+            .find(|(_, id, _)| *id == gid)
+            .map_or_else(|| gid.to_string(), |(name, _, _)| name.clone())
+    }
+
+    /// The members of group `gid` other than user `owner` and root, by
+    /// name: `None` if there are none, `Some(empty)` if the group is not
+    /// listed (its members are unknown, so they count).
+    fn other_members(&self, gid: u32, owner: u32) -> Option<Vec<String>> {
+        let Some((_, _, supplementary)) = self.groups.iter().find(|(_, id, _)| *id == gid) else {
+            return Some(Vec::new());
+        };
+        let uid_of = |name: &str| {
+            self.users
+                .iter()
+                .find(|(user, _, _)| user == name)
+                .map(|(_, uid, _)| *uid)
+        };
+        let mut others: Vec<String> = self
+            .users
+            .iter()
+            .filter(|(_, _, primary)| *primary == gid)
+            .map(|(name, _, _)| name.clone())
+            .chain(supplementary.iter().cloned())
+            // A name not in /etc/passwd is someone else all the same.
+            .filter(|name| uid_of(name).is_none_or(|uid| uid != owner && uid != 0))
+            .collect();
+        others.sort();
+        others.dedup();
+        (!others.is_empty()).then_some(others)
+    }
+}
+
+/// The program header table as an ELF header declares it: offset, entry
+/// size, count, and the entry size of this ELF class.
+fn elf_program_headers<Elf: object::read::elf::FileHeader>(
+    header: &Elf,
+    endian: Elf::Endian,
+) -> (u64, u16, u16, u16) {
+    (
+        header.e_phoff(endian).into(),
+        header.e_phentsize(endian),
+        header.e_phnum(endian),
+        size_of::<Elf::ProgramHeader>() as u16,
+    )
 }
 
 fn host_architecture() -> Option<object::Architecture> {
