@@ -239,6 +239,18 @@ pub enum LoadError {
         /// The plugin's rustc.
         plugin: String,
     },
+    /// The plugin was built with another version of mpplugin. The ABI
+    /// version names the declaration's layout; the types that cross the
+    /// boundary (the `Plugin` trait's vtable, `Message`) are mpplugin's own,
+    /// so the versions must match exactly.
+    MppluginVersion {
+        /// The path given.
+        path: PathBuf,
+        /// The host's mpplugin version.
+        host: String,
+        /// The plugin's.
+        plugin: String,
+    },
     /// The plugin was built for another target.
     Target {
         /// The path given.
@@ -354,6 +366,11 @@ impl fmt::Display for LoadError {
             Self::Rustc { path, host, plugin } => write!(
                 f,
                 "plugin `{}` was built by {plugin}, this host by {host}: Rust has no stable ABI, so rebuild the plugin with the host's toolchain",
+                path.display()
+            ),
+            Self::MppluginVersion { path, host, plugin } => write!(
+                f,
+                "plugin `{}` was built with mpplugin {plugin}, this host with mpplugin {host}: build both against the same version",
                 path.display()
             ),
             Self::Target { path, host, plugin } => write!(
@@ -683,7 +700,7 @@ impl PluginLibrary {
     ///
     /// # Errors
     /// The first check that fails, in this order: [`LoadError::Rustc`],
-    /// [`LoadError::Target`], [`LoadError::MessageType`],
+    /// [`LoadError::MppluginVersion`], [`LoadError::Target`], [`LoadError::MessageType`],
     /// [`LoadError::ArgumentType`], [`LoadError::PanicStrategy`].
     pub fn check<T: 'static>(&self) -> Result<(), LoadError> {
         self.check_types(TypeInfo::of::<T>(), None)
@@ -703,7 +720,7 @@ impl PluginLibrary {
     /// tell.
     ///
     /// # Errors
-    /// [`LoadError::Rustc`], [`LoadError::Target`],
+    /// [`LoadError::Rustc`], [`LoadError::MppluginVersion`], [`LoadError::Target`],
     /// [`LoadError::PanicStrategy`].
     pub fn check_build(&self) -> Result<(), LoadError> {
         self.check_toolchain()?;
@@ -718,6 +735,13 @@ impl PluginLibrary {
                 path: path(),
                 host: abi::RUSTC.to_owned(),
                 plugin: info.rustc.clone(),
+            });
+        }
+        if info.mpplugin_version != abi::MPPLUGIN_VERSION {
+            return Err(LoadError::MppluginVersion {
+                path: path(),
+                host: abi::MPPLUGIN_VERSION.to_owned(),
+                plugin: info.mpplugin_version.clone(),
             });
         }
         if info.target != abi::TARGET {

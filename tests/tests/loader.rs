@@ -572,3 +572,23 @@ fn a_plugin_file_replaced_after_it_was_loaded_is_refused_not_mixed_up() {
     std::fs::copy(fixture("good-args"), &renamed).unwrap();
     assert_eq!(open(&renamed).unwrap().info().name, "fixture-good-args");
 }
+
+#[test]
+fn another_mpplugin_version_is_refused() {
+    let path = fixture("other-mpplugin");
+    let error = open(path).unwrap().instantiate::<Event>().unwrap_err();
+    assert_eq!(
+        error,
+        LoadError::MppluginVersion {
+            path: path.to_owned(),
+            host: abi::MPPLUGIN_VERSION.to_owned(),
+            plugin: "0.0.1-other".to_owned(),
+        }
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("built with mpplugin 0.0.1-other"),
+        "{error}"
+    );
+}
