@@ -4,3 +4,4 @@
 pub mod driver;
 pub mod fixtures;
 pub mod probe;
+pub mod random;

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use mpplugin::{LoadError, PluginLibrary};
 use mpplugin_tests::fixtures::fixture;
+use mpplugin_tests::random::SplitMix;
 
 fn open(path: &Path) -> Result<PluginLibrary, LoadError> {
     // SAFETY: every file here is either refused before the dynamic loader
@@ -25,27 +26,6 @@ fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("mpplugin-bad-files-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
-}
-
-/// splitmix64, for seeded random bytes.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, bound: usize) -> usize {
-        (self.next() % bound as u64) as usize
-    }
-
-    fn bytes(&mut self, length: usize) -> Vec<u8> {
-        (0..length).map(|_| self.next() as u8).collect()
-    }
 }
 
 /// Opens `path` on a thread of its own and fails, rather than hang, if no
@@ -132,7 +112,7 @@ fn seeded_random_bytes_are_refused() {
     let mut random = SplitMix(0x6d70_706c_7567_696e);
     let path = scratch("random.so");
     for round in 0..64 {
-        let length = [1, 16, 64, 100, 4096, 65_536][round % 6] + random.below(64);
+        let length = [1, 16, 64, 100, 4096, 65_536][round % 6] + random.below(64) as usize;
         std::fs::write(&path, random.bytes(length)).unwrap();
         not_a_library(&path, &format!("round {round}: {length} random bytes"));
     }
@@ -149,7 +129,7 @@ fn a_real_elf_header_over_random_bytes_is_refused() {
         // end.
         let keep = 64 + 11 * 56;
         let mut bytes = whole[..keep].to_vec();
-        let noise = random.below(whole.len());
+        let noise = random.below(whole.len() as u64) as usize;
         bytes.extend(random.bytes(noise));
         std::fs::write(&path, &bytes).unwrap();
         refused(&path, &format!("round {round}: {} bytes", bytes.len()));

@@ -15,29 +15,12 @@ use std::time::{Duration, Instant};
 
 use mpplugin::{Ending, Message, Plugin, TrySendError};
 use mpplugin_tests::driver::{Driver, Std, Tokio};
+use mpplugin_tests::random::SplitMix;
 
 const PLUGINS: usize = 16;
 const MESSAGES: u64 = 1_000_000;
 /// Far above what a soak takes (seconds), far below CI's patience.
 const WATCHDOG: Duration = Duration::from_secs(240);
-
-/// splitmix64: a seeded generator in a few lines, so a failing run can be
-/// replayed from its seed.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound
-    }
-}
 
 /// How a plugin of the soak ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
