@@ -111,3 +111,20 @@ pub fn fixture(name: &str) -> &'static Path {
         )
     })
 }
+
+/// A constructor argument of the fixtures that take one (`good-args`).
+pub fn args(words: &[&str]) -> Vec<String> {
+    words.iter().map(|word| (*word).to_owned()).collect()
+}
+
+/// Asks a fixture plugin for its report (`Event::Report`) and returns it.
+pub fn report<P: mpplugin::Plugin<fixture_types::Event>>(plugin: &mut P) -> String {
+    let (reply, answer) = std::sync::mpsc::sync_channel(1);
+    let message = mpplugin::Message::new(fixture_types::Event::Report(reply));
+    assert_eq!(
+        plugin.handle_message(message),
+        None,
+        "a report does not detach"
+    );
+    answer.recv().expect("the plugin replies")
+}

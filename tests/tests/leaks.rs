@@ -4,31 +4,16 @@
 //! nothing without valgrind); the script runs it under valgrind, and
 //! `cargo test --test leaks -- --ignored` runs it natively.
 
-use std::sync::mpsc;
-
 use fixture_types::Event;
 use mpplugin::load::OpenOptions;
 use mpplugin::{Ending, Host, LoadError, Message, Plugin, PluginLibrary, load_with};
-use mpplugin_tests::fixtures::fixture;
+use mpplugin_tests::fixtures::{args, fixture, report};
 
 fn cycles() -> u64 {
     std::env::var("MPPLUGIN_LEAK_CYCLES")
         .ok()
         .and_then(|value| value.parse().ok())
         .unwrap_or(300)
-}
-
-fn args(words: &[&str]) -> Vec<String> {
-    words.iter().map(|word| (*word).to_owned()).collect()
-}
-
-fn report<P: Plugin<Event>>(plugin: &mut P) -> String {
-    let (reply, answer) = mpsc::sync_channel(1);
-    assert_eq!(
-        plugin.handle_message(Message::new(Event::Report(reply))),
-        None
-    );
-    answer.recv().unwrap()
 }
 
 #[test]

@@ -9,7 +9,7 @@ use fixture_types::Event;
 use mpplugin::abi;
 use mpplugin::load::{PanicStrategy, TypeInfo};
 use mpplugin::{Ending, LoadError, LoadedPlugin, Message, Plugin, PluginLibrary, load, load_with};
-use mpplugin_tests::fixtures::fixture;
+use mpplugin_tests::fixtures::{args, fixture, report};
 
 fn open(path: &Path) -> Result<PluginLibrary, LoadError> {
     // SAFETY: the fixtures are built from this repository's source by the
@@ -17,23 +17,10 @@ fn open(path: &Path) -> Result<PluginLibrary, LoadError> {
     unsafe { PluginLibrary::open(path) }
 }
 
-fn args(words: &[&str]) -> Vec<String> {
-    words.iter().map(|word| (*word).to_owned()).collect()
-}
-
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("mpplugin-loader-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
-}
-
-fn report<P: Plugin<Event>>(plugin: &mut P) -> String {
-    let (reply, answer) = mpsc::sync_channel(1);
-    assert_eq!(
-        plugin.handle_message(Message::new(Event::Report(reply))),
-        None
-    );
-    answer.recv().unwrap()
 }
 
 // ---- refusals, in the order the loader checks ----
