@@ -96,32 +96,52 @@ mod std_threads {
             });
     }
 
+    /// A hand-wired baseline: one channel per plugin thread, made by
+    /// `channel`, each message sent to every thread, then the threads joined.
+    fn channel_fan_out<S, R>(
+        plugins: usize,
+        messages: u64,
+        channel: impl Fn() -> (S, R),
+        send: impl Fn(&S, Arc<u64>),
+    ) where
+        R: IntoIterator<Item = Arc<u64>> + Send + 'static,
+    {
+        let (senders, threads): (Vec<_>, Vec<_>) = (0..plugins)
+            .map(|_| {
+                let (sender, receiver) = channel();
+                let thread = thread::spawn(move || {
+                    let mut sum = Sum::default();
+                    for message in receiver {
+                        sum.add(&message);
+                    }
+                });
+                (sender, thread)
+            })
+            .unzip();
+        for value in 0..messages {
+            let message = Arc::new(value);
+            for sender in &senders {
+                send(sender, Arc::clone(&message));
+            }
+        }
+        drop(senders);
+        threads.into_iter().for_each(|t| t.join().unwrap());
+    }
+
     /// Baseline (b): one `crossbeam_channel::bounded(1024)` per plugin thread.
     #[divan::bench(args = PLUGINS, sample_count = 25, sample_size = 1)]
     fn crossbeam_bounded_1024(bencher: Bencher<'_, '_>, plugins: usize) {
         bencher
             .counter(deliveries(MESSAGES, plugins))
             .bench_local(|| {
-                let (senders, threads): (Vec<_>, Vec<_>) = (0..plugins)
-                    .map(|_| {
-                        let (sender, receiver) = crossbeam_channel::bounded::<Arc<u64>>(1024);
-                        let thread = thread::spawn(move || {
-                            let mut sum = Sum::default();
-                            for message in receiver {
-                                sum.add(&message);
-                            }
-                        });
-                        (sender, thread)
-                    })
-                    .unzip();
-                for value in 0..MESSAGES {
-                    let message = Arc::new(value);
-                    for sender in &senders {
-                        sender.send(Arc::clone(&message)).unwrap();
-                    }
-                }
-                drop(senders);
-                threads.into_iter().for_each(|t| t.join().unwrap());
+                channel_fan_out(
+                    plugins,
+                    MESSAGES,
+                    || crossbeam_channel::bounded(1024),
+                    |sender, message| {
+                        sender.send(message).unwrap();
+                    },
+                );
             });
     }
 
@@ -132,26 +152,14 @@ mod std_threads {
         bencher
             .counter(deliveries(MESSAGES_SLOW, plugins))
             .bench_local(|| {
-                let (senders, threads): (Vec<_>, Vec<_>) = (0..plugins)
-                    .map(|_| {
-                        let (sender, receiver) = mpsc::sync_channel::<Arc<u64>>(4);
-                        let thread = thread::spawn(move || {
-                            let mut sum = Sum::default();
-                            for message in receiver {
-                                sum.add(&message);
-                            }
-                        });
-                        (sender, thread)
-                    })
-                    .unzip();
-                for value in 0..MESSAGES_SLOW {
-                    let message = Arc::new(value);
-                    for sender in &senders {
-                        sender.send(Arc::clone(&message)).unwrap();
-                    }
-                }
-                drop(senders);
-                threads.into_iter().for_each(|t| t.join().unwrap());
+                channel_fan_out(
+                    plugins,
+                    MESSAGES_SLOW,
+                    || mpsc::sync_channel(4),
+                    |sender, message| {
+                        sender.send(message).unwrap();
+                    },
+                );
             });
     }
 
