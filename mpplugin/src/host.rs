@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
-use crate::worker::{Room, Worker};
+use crate::worker::{Room, Settled, Worker, Write, fence_writes};
 use crate::{Message, Plugin};
 
 /// The queue capacity of a plugin attached with `attach`.
@@ -215,6 +215,51 @@ impl<T: Send + Sync + 'static, J> Roster<T, J> {
         self.plugins.iter_mut().filter(|attached| !attached.gone)
     }
 
+    /// Writes the message to each running plugin's queue from `sending`'s
+    /// position on. Returns the index of the first plugin whose queue is
+    /// full, for the caller to wait on and call again, or `None` when the
+    /// message was written to every queue. Either way, every write so far is
+    /// settled: nothing stays unsettled while the host waits.
+    pub(crate) fn write(&mut self, message: &Message<T>, sending: &mut Sending) -> Option<usize> {
+        while let Some(attached) = self.plugins.get_mut(sending.next) {
+            if !attached.gone {
+                match attached.worker.queue.try_write(message) {
+                    Write::Written => sending.unsettled = true,
+                    Write::Gone => {
+                        attached.gone = true;
+                        sending.delivery.gone.push(attached.worker.id);
+                    }
+                    Write::Full => {
+                        self.settle(sending);
+                        return Some(sending.next);
+                    }
+                }
+            }
+            sending.next += 1;
+            sending.yields = 0;
+        }
+        self.settle(sending);
+        None
+    }
+
+    /// One fence for all the writes, then each settled.
+    fn settle(&mut self, sending: &mut Sending) {
+        if !std::mem::take(&mut sending.unsettled) {
+            return;
+        }
+        let fenced = fence_writes();
+        for attached in self.running() {
+            match attached.worker.queue.settle(&fenced) {
+                Settled::Nothing => {}
+                Settled::Delivered => sending.delivery.delivered += 1,
+                Settled::Gone => {
+                    attached.gone = true;
+                    sending.delivery.gone.push(attached.worker.id);
+                }
+            }
+        }
+    }
+
     /// The first pass of `try_send`: which queues are full or gone. Room only
     /// grows under a single producer, so a queue with room keeps it.
     pub(crate) fn try_send(&mut self, message: Message<T>) -> Result<Delivery, TrySendError<T>> {
@@ -237,18 +282,39 @@ impl<T: Send + Sync + 'static, J> Roster<T, J> {
                 gone,
             });
         }
-        let mut delivery = Delivery { delivered: 0, gone };
-        for attached in self.running() {
-            // Cannot wait: this queue had room, and only this producer fills it.
-            match attached.worker.queue.push_blocking(message.clone()) {
-                Ok(()) => delivery.delivered += 1,
-                Err(_) => {
-                    attached.gone = true;
-                    delivery.gone.push(attached.worker.id);
-                }
-            }
+        let mut sending = Sending::new();
+        sending.delivery.gone = gone;
+        let full = self.write(&message, &mut sending);
+        assert!(
+            full.is_none(),
+            "mpplugin: a queue with room lost it, yet only the host fills it"
+        );
+        delivery_or_error(sending.delivery, message).map_err(TrySendError::NoPlugins)
+    }
+}
+
+/// How far one `send` has got.
+pub(crate) struct Sending {
+    pub(crate) delivery: Delivery,
+    /// The plugin to write to next.
+    next: usize,
+    /// How often the host has yielded waiting for that plugin's queue.
+    pub(crate) yields: u32,
+    /// A write was made and not settled yet.
+    unsettled: bool,
+}
+
+impl Sending {
+    pub(crate) fn new() -> Self {
+        Self {
+            delivery: Delivery {
+                delivered: 0,
+                gone: Vec::new(),
+            },
+            next: 0,
+            yields: 0,
+            unsettled: false,
         }
-        delivery_or_error(delivery, message).map_err(TrySendError::NoPlugins)
     }
 }
 
@@ -348,20 +414,14 @@ impl<T: Send + Sync + 'static> Host<T> {
     /// [`SendError`] with the message when no plugin is running.
     pub fn send(&mut self, message: impl Into<Message<T>>) -> Result<Delivery, SendError<T>> {
         let message = message.into();
-        let mut delivery = Delivery {
-            delivered: 0,
-            gone: Vec::new(),
-        };
-        for attached in self.roster.running() {
-            match attached.worker.queue.push_blocking(message.clone()) {
-                Ok(()) => delivery.delivered += 1,
-                Err(_) => {
-                    attached.gone = true;
-                    delivery.gone.push(attached.worker.id);
-                }
-            }
+        let mut sending = Sending::new();
+        while let Some(full) = self.roster.write(&message, &mut sending) {
+            self.roster.plugins[full]
+                .worker
+                .queue
+                .wait_blocking(&mut sending.yields);
         }
-        delivery_or_error(delivery, message)
+        delivery_or_error(sending.delivery, message)
     }
 
     /// Queues the message for every running plugin if every queue has room,

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use tokio::task::JoinHandle;
 
-use crate::host::{Attached, Roster, delivery_or_error};
+use crate::host::{Attached, Roster, Sending, delivery_or_error};
 use crate::worker::Worker;
 use crate::{
     DEFAULT_CAPACITY, Delivery, Ending, Exit, Message, Plugin, PluginId, SendError, TrySendError,
@@ -143,20 +143,11 @@ impl<T: Send + Sync + 'static> Host<T> {
     /// [`SendError`] with the message when no plugin is running.
     pub async fn send(&mut self, message: impl Into<Message<T>>) -> Result<Delivery, SendError<T>> {
         let message = message.into();
-        let mut delivery = Delivery {
-            delivered: 0,
-            gone: Vec::new(),
-        };
-        for attached in self.roster.running() {
-            match attached.worker.queue.push_async(message.clone()).await {
-                Ok(()) => delivery.delivered += 1,
-                Err(_) => {
-                    attached.gone = true;
-                    delivery.gone.push(attached.worker.id);
-                }
-            }
+        let mut sending = Sending::new();
+        while let Some(full) = self.roster.write(&message, &mut sending) {
+            self.roster.plugins[full].worker.queue.wait_async().await;
         }
-        delivery_or_error(delivery, message)
+        delivery_or_error(sending.delivery, message)
     }
 
     /// Queues the message for every running plugin if every queue has room,

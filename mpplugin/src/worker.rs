@@ -1,28 +1,35 @@
 //! The engine both hosts share: one bounded queue and one worker per plugin.
 //!
 //! The host is the only producer of each queue (`send` takes `&mut self`), the
-//! worker the only consumer, so a queue is a single-producer ring. A push
-//! writes its slot and bumps the tail with one atomic add, which also reads
-//! whether the consumer sleeps: a message costs the producer one atomic
-//! operation, and wakes the consumer only when it sleeps. The consumer moves
-//! everything queued out in one go (a whole batch) and publishes the new head
-//! once. A consumer thread that finds its queue empty yields a few times
-//! before it sleeps, so that the producer fills a batch instead of waking it
-//! for every message (measured: 4 to 40 times the throughput on two cores).
-//! Every push wakes a sleeping consumer at once, so no message waits for a
-//! later `send`.
+//! worker the only consumer, so a queue is a single-producer ring. A write
+//! puts the message in its slot and publishes it with a plain release store
+//! of the tail: no read-modify-write and no fence per plugin. Room is judged
+//! from the last head the producer read, which it reads again only when the
+//! queue looks full.
 //!
-//! The tail and the flags that must change together with it (closed, gone,
-//! consumer asleep) share one word, so each transition is a single atomic
-//! operation on it and none can slip between a check and a push: a message is
-//! pushed before the plugin is gone, and counted as unhandled if it is not
-//! handled, or it is handed back to the host, never both and never neither.
+//! Whether a consumer sleeps, or has ended, sits in a word of its own that
+//! the consumer changes and the producer reads. Once per `send`, after the
+//! writes to every queue, the producer issues one sequentially consistent
+//! fence and reads those words (see [`Queue::settle`]); a consumer that goes
+//! to sleep or ends sets its flag, issues the same fence, and reads the tail
+//! again. Of two such fences one comes first, so either the consumer sees the
+//! message or the producer sees the flag: no message waits for a later `send`,
+//! and a message written just as its plugin ended is either counted in the
+//! plugin's exit or handed back, never both and never neither. The producer
+//! settles before it waits for room too, so a write never stays unsettled
+//! while the host waits.
+//!
+//! The consumer moves everything queued out in one go (a whole batch) and
+//! publishes the new head once. A consumer thread that finds its queue empty
+//! yields a few times before it sleeps, so that the producer fills a batch
+//! instead of waking it for every message (measured: 4 to 40 times the
+//! throughput on two cores).
 
 use std::cell::UnsafeCell;
 use std::collections::VecDeque;
 use std::mem::MaybeUninit;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::Poll;
 use std::thread::{self, Thread};
@@ -51,7 +58,7 @@ impl Waiter {
 }
 
 /// A waiter slot. Only touched on the way to sleep and to wake a sleeper,
-/// never on a push or pop that finds what it needs.
+/// never on a write or take that finds what it needs.
 struct Sleeper(Mutex<Option<Waiter>>);
 
 impl Sleeper {
@@ -76,18 +83,23 @@ impl Sleeper {
 #[repr(align(128))]
 struct Padded<T>(T);
 
-// The tail word: the number of messages ever pushed, times `ONE`, and flags.
+// The tail word, written by the producer only: the number of messages ever
+// written, times `ONE`, and a flag.
 /// The host sends nothing more.
 const CLOSED: usize = 1;
-/// The plugin has ended: it takes nothing more.
-const GONE: usize = 2;
-/// The consumer sleeps (or is about to) and must be woken by the next push.
-const SLEEPING: usize = 4;
 // The head word: the number of messages ever taken, times `ONE`, and a flag.
 /// The producer waits for room and must be woken by the next take.
 const WAITING: usize = 1;
 /// One message in a counter; the bits below are flags.
 const ONE: usize = 8;
+// The state word, changed by the consumer (and by the producer only to clear
+// `SLEEPING` when it wakes the consumer).
+/// The consumer sleeps (or is about to) and must be woken.
+const SLEEPING: usize = 1;
+/// The plugin has ended: it takes nothing more.
+const GONE: usize = 2;
+/// `last`, before the consumer has ended.
+const NOT_YET: usize = usize::MAX;
 
 /// The count in a tail or head word. Counts wrap (at 2^61 on 64-bit
 /// machines); the ring's length is a power of two, so indices stay right.
@@ -100,11 +112,23 @@ fn distance(head: usize, tail: usize) -> usize {
     tail.wrapping_sub(head) & (usize::MAX / ONE)
 }
 
-/// What a push found.
-pub(crate) enum Push<T> {
-    Pushed,
-    Full(Message<T>),
-    Gone(Message<T>),
+/// What a write found.
+pub(crate) enum Write {
+    /// Written; [`Queue::settle`] tells whether it was delivered.
+    Written,
+    Full,
+    Gone,
+}
+
+/// What became of a write, once settled.
+pub(crate) enum Settled {
+    /// Nothing was written since the last settle.
+    Nothing,
+    /// The plugin handles the message, or counts it in its exit.
+    Delivered,
+    /// The plugin ended before it could see the message, which was taken
+    /// back.
+    Gone,
 }
 
 /// Whether a queue can take a message now.
@@ -115,20 +139,47 @@ pub(crate) enum Room {
     Gone,
 }
 
-/// How many times a consumer thread that finds its queue empty yields before
-/// it sleeps.
+/// Proof that the producer issued the fence that [`Queue::settle`] relies on,
+/// after its writes.
+pub(crate) struct Fenced(());
+
+/// Issues the producer's fence: call after writing to every queue, then
+/// settle each.
+pub(crate) fn fence_writes() -> Fenced {
+    fence(Ordering::SeqCst);
+    Fenced(())
+}
+
+/// How many times a thread that finds its queue empty (consumer) or full
+/// (producer) yields before it sleeps.
 const YIELDS: u32 = 8;
 
+/// The producer's own words: the tail, and what only it reads.
+struct Producer {
+    tail: AtomicUsize,
+    /// The head as the producer last read it: never ahead of the real one.
+    seen_head: AtomicUsize,
+    /// A message was written and not settled yet.
+    unsettled: AtomicBool,
+}
+
+/// The consumer's own words.
+struct Consumer {
+    head: AtomicUsize,
+    state: AtomicUsize,
+    /// The tail count the consumer saw when it ended, published once;
+    /// `NOT_YET` before.
+    last: AtomicUsize,
+}
+
 pub(crate) struct Queue<T> {
-    /// Written by the producer: pushed count and flags.
-    tail: Padded<AtomicUsize>,
-    /// Written by the consumer: taken count and `WAITING`.
-    head: Padded<AtomicUsize>,
+    producer: Padded<Producer>,
+    consumer: Padded<Consumer>,
     /// Slot `n % slots.len()` holds message `n` while `head <= n < tail`.
     slots: Box<[UnsafeCell<MaybeUninit<Message<T>>>]>,
     capacity: usize,
-    consumer: Sleeper,
-    producer: Sleeper,
+    consumer_waiter: Sleeper,
+    producer_waiter: Sleeper,
     /// Set when a host is dropped without `end`: the worker stops before the
     /// next message instead of draining the queue.
     discard: AtomicBool,
@@ -152,14 +203,22 @@ impl<T> Queue<T> {
             .filter(|length| *length <= usize::MAX / ONE)
             .expect("a plugin's queue capacity must be at most 2^60");
         Self {
-            tail: Padded(AtomicUsize::new(0)),
-            head: Padded(AtomicUsize::new(0)),
+            producer: Padded(Producer {
+                tail: AtomicUsize::new(0),
+                seen_head: AtomicUsize::new(0),
+                unsettled: AtomicBool::new(false),
+            }),
+            consumer: Padded(Consumer {
+                head: AtomicUsize::new(0),
+                state: AtomicUsize::new(0),
+                last: AtomicUsize::new(NOT_YET),
+            }),
             slots: (0..length)
                 .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
                 .collect(),
             capacity,
-            consumer: Sleeper(Mutex::new(None)),
-            producer: Sleeper(Mutex::new(None)),
+            consumer_waiter: Sleeper(Mutex::new(None)),
+            producer_waiter: Sleeper(Mutex::new(None)),
             discard: AtomicBool::new(false),
         }
     }
@@ -168,118 +227,178 @@ impl<T> Queue<T> {
         self.slots[count & (self.slots.len() - 1)].get()
     }
 
-    /// Pushes if there is room, without waiting. Producer only.
-    pub(crate) fn try_push(&self, message: Message<T>) -> Push<T> {
-        // Only the producer changes the count; flags read here may be stale,
-        // which the add below catches.
-        let tail = self.tail.0.load(Ordering::Relaxed);
-        if tail & GONE != 0 {
-            return Push::Gone(message);
+    fn tail(&self) -> &AtomicUsize {
+        &self.producer.0.tail
+    }
+
+    fn head(&self) -> &AtomicUsize {
+        &self.consumer.0.head
+    }
+
+    fn state(&self) -> &AtomicUsize {
+        &self.consumer.0.state
+    }
+
+    /// Whether message `pushed` fits, reading the head again only if the
+    /// one last seen says it does not. Producer only.
+    fn fits(&self, pushed: usize) -> bool {
+        let seen = &self.producer.0.seen_head;
+        if distance(seen.load(Ordering::Relaxed), pushed) < self.capacity {
+            return true;
         }
+        let head = count(self.head().load(Ordering::Acquire));
+        seen.store(head, Ordering::Relaxed);
+        distance(head, pushed) < self.capacity
+    }
+
+    /// Writes a clone of the message if there is room, without waiting.
+    /// Producer only; settle (after [`fence_writes`]) before the next write to
+    /// this queue.
+    pub(crate) fn try_write(&self, message: &Message<T>) -> Write {
+        debug_assert!(!self.producer.0.unsettled.load(Ordering::Relaxed));
+        // A stale answer here is caught when the write is settled.
+        if self.state().load(Ordering::Relaxed) & GONE != 0 {
+            return Write::Gone;
+        }
+        // Only the producer writes the tail.
+        let tail = self.tail().load(Ordering::Relaxed);
         let pushed = count(tail);
-        if distance(count(self.head.0.load(Ordering::Acquire)), pushed) >= self.capacity {
-            return Push::Full(message);
+        if !self.fits(pushed) {
+            return Write::Full;
         }
-        // SAFETY: fewer than `capacity <= slots.len()` messages are queued,
-        // so slot `pushed` lies outside `head..tail`: the consumer has
-        // finished with it (acquire of head) and reads it only after the add
-        // below publishes it (release); only this producer writes slots.
-        unsafe { (*self.slot(pushed)).write(message) };
-        let before = self.tail.0.fetch_add(ONE, Ordering::AcqRel);
-        if before & GONE != 0 {
-            // The plugin ended since the check: its exit counted the messages
-            // below `pushed` and will read no more. Undo, and hand it back.
-            self.tail.0.fetch_sub(ONE, Ordering::Relaxed);
-            // SAFETY: written just above, and the consumer, gone, never reads
-            // a slot at or past the tail it saw when it went.
-            let message = unsafe { (*self.slot(pushed)).assume_init_read() };
-            return Push::Gone(message);
+        // SAFETY: fewer than `capacity <= slots.len()` messages lie between
+        // the head last seen (never ahead of the real one) and `pushed`, so
+        // slot `pushed` lies outside `head..tail`: the consumer has finished
+        // with it (the acquire load that read that head) and reads it only
+        // after the store below publishes it (release); only this producer
+        // writes slots.
+        unsafe { (*self.slot(pushed)).write(message.clone()) };
+        self.tail().store(tail.wrapping_add(ONE), Ordering::Release);
+        self.producer.0.unsettled.store(true, Ordering::Relaxed);
+        Write::Written
+    }
+
+    /// Finishes the last write: wakes the consumer if it sleeps, and, if the
+    /// plugin ended meanwhile, finds out whether the plugin counted the
+    /// message (delivered) or not (handed back). Producer only.
+    pub(crate) fn settle(&self, _: &Fenced) -> Settled {
+        // A load and a store, not a swap: a swap is a locked instruction on
+        // x86, and only this producer touches the flag.
+        let unsettled = &self.producer.0.unsettled;
+        if !unsettled.load(Ordering::Relaxed) {
+            return Settled::Nothing;
         }
-        if before & SLEEPING != 0 {
-            self.tail.0.fetch_and(!SLEEPING, Ordering::Relaxed);
-            self.consumer.wake();
+        unsettled.store(false, Ordering::Relaxed);
+        // After the producer's fence: sees `SLEEPING` or `GONE` set by a
+        // consumer that did not see the write (see the module's docs).
+        let state = self.state().load(Ordering::Acquire);
+        if state & GONE != 0 {
+            return self.settle_gone();
         }
-        Push::Pushed
+        if state & SLEEPING != 0 {
+            self.wake_consumer();
+        }
+        Settled::Delivered
+    }
+
+    #[cold]
+    fn settle_gone(&self) -> Settled {
+        // `finish` publishes `last` right after `GONE`, with no plugin code
+        // between: this waits for a few instructions of the consumer.
+        let last = loop {
+            match self.consumer.0.last.load(Ordering::Acquire) {
+                NOT_YET => thread::yield_now(),
+                last => break last,
+            }
+        };
+        let tail = self.tail().load(Ordering::Relaxed);
+        let written = count(tail).wrapping_sub(1);
+        if distance(written, last) > 0 {
+            // The consumer saw it: handled, or counted as unhandled.
+            return Settled::Delivered;
+        }
+        // SAFETY: message `written` was written by this producer, and the
+        // consumer, gone, read no slot at or past `last`. Taking it back and
+        // lowering the tail leaves `head..tail` holding exactly the messages
+        // still in the ring.
+        let message = unsafe { (*self.slot(written)).assume_init_read() };
+        self.tail().store(tail.wrapping_sub(ONE), Ordering::Relaxed);
+        // Not the last reference: the host holds the message it sends.
+        drop(message);
+        Settled::Gone
+    }
+
+    fn wake_consumer(&self) {
+        if self.state().fetch_and(!SLEEPING, Ordering::AcqRel) & SLEEPING != 0 {
+            self.consumer_waiter.wake();
+        }
     }
 
     /// Producer only.
     pub(crate) fn room(&self) -> Room {
-        let tail = self.tail.0.load(Ordering::Relaxed);
-        if tail & GONE != 0 {
+        if self.state().load(Ordering::Acquire) & GONE != 0 {
             Room::Gone
-        } else if distance(count(self.head.0.load(Ordering::Acquire)), count(tail)) >= self.capacity
-        {
-            Room::Full
-        } else {
+        } else if self.fits(count(self.tail().load(Ordering::Relaxed))) {
             Room::Yes
+        } else {
+            Room::Full
         }
     }
 
-    /// After a push found the queue full: registers the producer and
+    /// After a write found the queue full: registers the producer and
     /// announces that it waits. `false` if there is room (or the plugin has
-    /// gone) after all: push again.
+    /// gone) after all: write again.
     fn wait_for_room(&self, waiter: Waiter) -> bool {
-        self.producer.register(waiter);
+        self.producer_waiter.register(waiter);
         // A `finish` that set `GONE` after this load wakes the waiter just
         // registered (both sides go through the sleeper's lock).
-        if self.tail.0.load(Ordering::Acquire) & GONE != 0 {
+        if self.state().load(Ordering::Acquire) & GONE != 0 {
             return false;
         }
-        let head = self.head.0.load(Ordering::Acquire);
-        let tail = count(self.tail.0.load(Ordering::Relaxed));
+        let head = self.head().load(Ordering::Acquire);
+        let tail = count(self.tail().load(Ordering::Relaxed));
         if distance(count(head), tail) < self.capacity {
             return false;
         }
         // Fails if the consumer took messages meanwhile: then there is room.
-        self.head
-            .0
+        self.head()
             .compare_exchange(head, head | WAITING, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
     }
 
-    /// Pushes, parking the calling thread while the queue is full. Gives the
-    /// message back if the plugin has gone. Producer only.
-    pub(crate) fn push_blocking(&self, mut message: Message<T>) -> Result<(), Message<T>> {
-        let mut yields = 0;
-        loop {
-            match self.try_push(message) {
-                Push::Pushed => return Ok(()),
-                Push::Gone(back) => return Err(back),
-                Push::Full(back) => message = back,
-            }
-            if yields < YIELDS {
-                yields += 1;
-                thread::yield_now();
-            } else if self.wait_for_room(Waiter::Thread(thread::current())) {
-                thread::park();
-            }
+    /// One step of waiting for room, parking the calling thread after a few
+    /// yields (`yields` counts them). Producer only, with nothing unsettled.
+    pub(crate) fn wait_blocking(&self, yields: &mut u32) {
+        if *yields < YIELDS {
+            *yields += 1;
+            thread::yield_now();
+        } else if self.wait_for_room(Waiter::Thread(thread::current())) {
+            thread::park();
         }
     }
 
-    /// Pushes, waiting asynchronously while the queue is full. Producer only.
+    /// Waits asynchronously until the queue has room or its plugin is gone
+    /// (or spuriously). Producer only, with nothing unsettled.
     #[cfg(feature = "tokio")]
-    pub(crate) async fn push_async(&self, message: Message<T>) -> Result<(), Message<T>> {
-        let mut message = Some(message);
+    pub(crate) async fn wait_async(&self) {
         poll_fn(|cx| {
-            loop {
-                match self.try_push(message.take().expect("polled after completion")) {
-                    Push::Pushed => return Poll::Ready(Ok(())),
-                    Push::Gone(back) => return Poll::Ready(Err(back)),
-                    Push::Full(back) => message = Some(back),
-                }
-                if self.wait_for_room(Waiter::Task(cx.waker().clone())) {
-                    return Poll::Pending;
-                }
+            if self.room() != Room::Full || !self.wait_for_room(Waiter::Task(cx.waker().clone())) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
             }
         })
-        .await
+        .await;
     }
 
     /// The host sends nothing more; the worker drains what is queued.
+    /// Producer only, with nothing unsettled.
     pub(crate) fn close(&self) {
-        let before = self.tail.0.fetch_or(CLOSED, Ordering::AcqRel);
-        if before & SLEEPING != 0 {
-            self.consumer.wake();
+        let tail = self.tail().load(Ordering::Relaxed);
+        self.tail().store(tail | CLOSED, Ordering::Release);
+        fence(Ordering::SeqCst);
+        if self.state().load(Ordering::Acquire) & SLEEPING != 0 {
+            self.wake_consumer();
         }
     }
 
@@ -306,8 +425,8 @@ impl<T> Queue<T> {
             return Poll::Ready(false);
         }
         // Only the consumer changes the head's count.
-        let taken = count(self.head.0.load(Ordering::Relaxed));
-        let mut tail = self.tail.0.load(Ordering::Acquire);
+        let taken = count(self.head().load(Ordering::Relaxed));
+        let mut tail = self.tail().load(Ordering::Acquire);
         let mut waiter = waiter;
         loop {
             let queued = distance(taken, count(tail));
@@ -320,14 +439,14 @@ impl<T> Queue<T> {
                         (*self.slot(taken.wrapping_add(n))).assume_init_read()
                     });
                 }
-                let before = self.head.0.fetch_add(queued * ONE, Ordering::AcqRel);
+                let before = self.head().fetch_add(queued * ONE, Ordering::AcqRel);
                 if before & WAITING != 0 {
-                    self.head.0.fetch_and(!WAITING, Ordering::Relaxed);
-                    self.producer.wake();
+                    self.head().fetch_and(!WAITING, Ordering::Relaxed);
+                    self.producer_waiter.wake();
                 }
-                if tail & SLEEPING != 0 {
-                    // Woken by someone else: spare the producer a wake-up.
-                    self.tail.0.fetch_and(!SLEEPING, Ordering::Relaxed);
+                if self.state().load(Ordering::Relaxed) & SLEEPING != 0 {
+                    // Awake after all: spare the producer a wake-up.
+                    self.state().fetch_and(!SLEEPING, Ordering::Relaxed);
                 }
                 return Poll::Ready(true);
             }
@@ -337,17 +456,17 @@ impl<T> Queue<T> {
             let Some(make_waiter) = waiter.take() else {
                 return Poll::Pending;
             };
-            self.consumer.register(make_waiter());
-            // Fails if anything was pushed (or the queue closed) meanwhile.
-            match self.tail.0.compare_exchange(
-                tail,
-                tail | SLEEPING,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return Poll::Pending,
-                Err(now) => tail = now,
+            self.consumer_waiter.register(make_waiter());
+            self.state().fetch_or(SLEEPING, Ordering::AcqRel);
+            // Pairs with the producer's fence (see the module's docs): either
+            // this load sees the producer's write or close, or the producer
+            // sees `SLEEPING` and wakes the waiter just registered.
+            fence(Ordering::SeqCst);
+            let now = self.tail().load(Ordering::Acquire);
+            if now == tail {
+                return Poll::Pending;
             }
+            tail = now;
         }
     }
 
@@ -372,25 +491,30 @@ impl<T> Queue<T> {
         poll_fn(|cx| self.poll_pop(batch, Some(|| Waiter::Task(cx.waker().clone())))).await
     }
 
-    /// The plugin has ended: refuse further pushes, wake a waiting producer,
+    /// The plugin has ended: refuse further writes, wake a waiting producer,
     /// and count (and drop) what was queued but will never be handled.
     /// Consumer only.
     fn finish(&self) -> u64 {
-        let tail = self.tail.0.fetch_or(GONE, Ordering::AcqRel);
-        self.producer.wake();
-        let taken = count(self.head.0.load(Ordering::Relaxed));
-        let left = distance(taken, count(tail));
+        self.state().fetch_or(GONE, Ordering::AcqRel);
+        // Pairs with the producer's fence: a write this load misses is seen
+        // as gone when the producer settles it, and handed back.
+        fence(Ordering::SeqCst);
+        let tail = count(self.tail().load(Ordering::Acquire));
+        self.consumer.0.last.store(tail, Ordering::Release);
+        self.producer_waiter.wake();
+        let taken = count(self.head().load(Ordering::Relaxed));
+        let left = distance(taken, tail);
         // Move every message out of the ring and publish the new head before
         // dropping any: a message whose `Drop` panics must not leave slots
         // that `Queue::drop` would drop a second time.
         let mut unhandled = Vec::with_capacity(left);
         for n in 0..left {
             // SAFETY: slots `taken..tail` hold published messages that
-            // nobody else reads: the producer pushes nothing past `GONE`, and
-            // each is read once, here.
+            // nobody else reads: the producer takes back only a message at
+            // or past `last`, and each is read once, here.
             unhandled.push(unsafe { (*self.slot(taken.wrapping_add(n))).assume_init_read() });
         }
-        self.head.0.fetch_add(left * ONE, Ordering::AcqRel);
+        self.head().fetch_add(left * ONE, Ordering::AcqRel);
         drop_contained(unhandled);
         left as u64
     }
@@ -409,8 +533,8 @@ impl<T> Drop for Queue<T> {
     fn drop(&mut self) {
         // A worker cancelled before `finish` (its runtime shut down) leaves
         // messages in the ring.
-        let taken = count(*self.head.0.get_mut());
-        let left = distance(taken, count(*self.tail.0.get_mut()));
+        let taken = count(*self.consumer.0.head.get_mut());
+        let left = distance(taken, count(*self.producer.0.tail.get_mut()));
         for n in 0..left {
             // SAFETY: slots `taken..tail` hold messages nobody took, and
             // `&mut self` means nobody else can.
@@ -565,6 +689,116 @@ impl<T: 'static> Drop for Worker<T> {
             .take();
         if let Some(plugin) = plugin {
             let _ = plugin.__mpplugin_drop();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+
+    use super::*;
+
+    /// A consumer that ended after seeing `last` messages: what `finish`
+    /// leaves behind, set up by hand to place the end exactly.
+    fn end_consumer(queue: &Queue<u64>, last: usize) {
+        queue.state().fetch_or(GONE, Ordering::SeqCst);
+        queue.consumer.0.last.store(last, Ordering::SeqCst);
+        queue.head().store(last * ONE, Ordering::SeqCst);
+    }
+
+    #[test]
+    fn a_write_the_ended_consumer_did_not_see_is_handed_back() {
+        let queue = Queue::new(4);
+        let message = Message::new(7);
+        assert!(matches!(queue.try_write(&message), Write::Written));
+        assert_eq!(Arc::strong_count(message.as_arc()), 2);
+        // The consumer ended between the producer's check and its write.
+        end_consumer(&queue, 0);
+        assert!(matches!(queue.settle(&fence_writes()), Settled::Gone));
+        assert_eq!(Arc::strong_count(message.as_arc()), 1, "dropped once");
+        assert_eq!(count(queue.tail().load(Ordering::SeqCst)), 0);
+        drop(queue);
+        assert_eq!(Arc::strong_count(message.as_arc()), 1, "and not again");
+    }
+
+    #[test]
+    fn a_write_the_ended_consumer_saw_is_delivered() {
+        let queue = Queue::new(4);
+        let message = Message::new(7);
+        assert!(matches!(queue.try_write(&message), Write::Written));
+        // The consumer saw it and counted it as unhandled; `finish` dropped it.
+        end_consumer(&queue, 1);
+        // SAFETY: message 0 is in its slot; the consumer's `finish` takes it.
+        drop(unsafe { (*queue.slot(0)).assume_init_read() });
+        assert!(matches!(queue.settle(&fence_writes()), Settled::Delivered));
+        assert_eq!(count(queue.tail().load(Ordering::SeqCst)), 1);
+        drop(queue);
+        assert_eq!(Arc::strong_count(message.as_arc()), 1);
+    }
+
+    #[test]
+    fn nothing_to_settle_after_a_refused_write() {
+        let queue = Queue::new(1);
+        let message = Message::new(1);
+        assert!(matches!(queue.try_write(&message), Write::Written));
+        assert!(matches!(queue.settle(&fence_writes()), Settled::Delivered));
+        assert!(matches!(queue.try_write(&message), Write::Full));
+        assert!(matches!(queue.settle(&fence_writes()), Settled::Nothing));
+        end_consumer(&queue, 1);
+        // SAFETY: as above, the ended consumer's share.
+        drop(unsafe { (*queue.slot(0)).assume_init_read() });
+        assert!(matches!(queue.try_write(&message), Write::Gone));
+        assert!(matches!(queue.room(), Room::Gone));
+    }
+
+    /// A producer writing as fast as it can and a consumer that ends at a
+    /// varying point: every message written is handled, counted unhandled,
+    /// or handed back, exactly once.
+    #[test]
+    fn a_consumer_ending_under_a_running_producer_loses_nothing() {
+        let rounds = if cfg!(miri) { 4 } else { 400 };
+        for round in 0..rounds {
+            let queue = Arc::new(Queue::<u64>::new(8));
+            let message = Message::new(round);
+            let consumer = {
+                let queue = Arc::clone(&queue);
+                thread::spawn(move || {
+                    let mut handled = 0;
+                    let mut batch = VecDeque::new();
+                    while handled < round % 50 && queue.pop_blocking(&mut batch) {
+                        handled += batch.drain(..).count() as u64;
+                    }
+                    // End at a varying point of the producer's loop.
+                    (0..round * 37 % 1000).for_each(|_| std::hint::spin_loop());
+                    (handled, queue.finish())
+                })
+            };
+            let (mut delivered, mut handed_back) = (0, 0);
+            loop {
+                match queue.try_write(&message) {
+                    Write::Written => {
+                        // As if writing to other plugins' queues first.
+                        (0..round % 8 * 32).for_each(|_| std::hint::spin_loop());
+                        match queue.settle(&fence_writes()) {
+                            Settled::Delivered => delivered += 1,
+                            Settled::Gone => handed_back += 1,
+                            Settled::Nothing => unreachable!("a write was made"),
+                        }
+                    }
+                    Write::Full => thread::yield_now(),
+                    Write::Gone => break,
+                }
+            }
+            let (handled, unhandled) = consumer.join().unwrap();
+            assert_eq!(delivered, handled + unhandled, "round {round}");
+            assert!(
+                handed_back <= 1,
+                "round {round}: one write in flight at most"
+            );
+            drop(queue);
+            assert_eq!(Arc::strong_count(message.as_arc()), 1, "round {round}");
         }
     }
 }
