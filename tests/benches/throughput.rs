@@ -26,7 +26,7 @@ fn main() {
 const PLUGINS: [usize; 3] = [1, 4, 16];
 
 /// Messages per iteration for the queues that keep up...
-const MESSAGES: u64 = 20_000;
+const MESSAGES: u64 = 100_000;
 /// ...and for `sync_channel(4)`, about a hundred times slower.
 const MESSAGES_SLOW: u64 = 1_000;
 
