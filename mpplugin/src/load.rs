@@ -35,8 +35,8 @@
 //! - write permission for everyone counts;
 //! - write permission for the group counts unless the group has no member
 //!   other than the owner and root (a user's private group, as Debian gives
-//!   each user with umask 002), read from `/etc/passwd` and `/etc/group`; a
-//!   group not found there counts;
+//!   each user with umask 002), read from `/etc/passwd` and `/etc/group`
+//!   (again whenever either file changes); a group not found there counts;
 //! - a directory with the sticky bit (such as `/tmp`) does not count: there
 //!   only the owner of an entry, the directory's owner and root can rename
 //!   or remove it.
@@ -52,16 +52,18 @@
 //! the time of the call, not on an earlier open with the override. A library
 //! already loaded stays loaded either way.
 
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::error::Error;
 use std::ffi::c_void;
 use std::fmt;
 use std::fs::File;
 use std::mem::{ManuallyDrop, MaybeUninit};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 
-use object::read::ReadCache;
+use object::read::{ReadCache, ReadRef};
 use object::{Object, ObjectSegment, ObjectSymbol};
 
 use crate::abi::{
@@ -627,18 +629,25 @@ impl PluginLibrary {
         options: &OpenOptions,
     ) -> Result<Self, LoadError> {
         let path = path.as_ref();
-        if !options.allow_writable_by_others {
-            check_writers(path)?;
-        }
-        let identity = FileIdentity::of(path)?;
+        // One look at the file serves the check, the look-up and the refusal
+        // of what is not a regular file.
+        let metadata = if options.allow_writable_by_others {
+            std::fs::metadata(path).map_err(|error| LoadError::Open {
+                path: path.to_owned(),
+                message: error.to_string(),
+            })?
+        } else {
+            check_writers(path)?
+        };
+        let identity = FileIdentity::of(&metadata);
         if let Some(identity) = &identity {
-            let opened = opened();
-            if let Some(library) = opened.get(identity) {
-                return Ok(library.clone());
-            }
-            // The dynamic loader matches a path it has loaded before by name
-            // and would hand back the old library, not the file there now.
-            if opened.keys().any(|loaded| loaded.path == identity.path) {
+            if let Some((loaded, library)) = opened().get(path) {
+                if loaded == identity {
+                    return Ok(library.clone());
+                }
+                // The dynamic loader matches a path it has loaded before by
+                // name and would hand back the old library, not the file
+                // there now.
                 return Err(LoadError::Open {
                     path: path.to_owned(),
                     message: "the file was replaced after this path was loaded, and the dynamic loader keeps the library first loaded from a path for the life of the process: load the new build from a new path".to_owned(),
@@ -646,19 +655,22 @@ impl PluginLibrary {
             }
         }
         // SAFETY: forwarded to the caller.
-        let library = unsafe { Self::open_file(path) }?;
+        let library = unsafe { Self::open_file(path, &metadata) }?;
         if let Some(identity) = identity {
-            opened().insert(identity, library.clone());
+            opened()
+                .entry(path.to_owned())
+                .or_insert_with(|| (identity, library.clone()));
         }
         Ok(library)
     }
 
-    /// `open` without the look-up of libraries already opened.
+    /// `open` without the look-up of libraries already opened; `metadata`
+    /// is the file's.
     ///
     /// # Safety
     /// As `open`.
-    unsafe fn open_file(path: &Path) -> Result<Self, LoadError> {
-        let (symbol, symbol_size) = find_declaration(path)?;
+    unsafe fn open_file(path: &Path, metadata: &std::fs::Metadata) -> Result<Self, LoadError> {
+        let (symbol, symbol_size) = find_declaration(path, metadata)?;
         // SAFETY: the caller trusts the library's initialisers, which this
         // runs; the file was checked to be a complete shared library.
         let library =
@@ -857,11 +869,10 @@ impl PluginLibrary {
     }
 }
 
-/// What makes an opened library the same on the next `open`: the path as
-/// given, and the file it names, unchanged.
-#[derive(Clone, PartialEq, Eq, Hash)]
+/// What makes an opened library the same on the next `open` of its path: the
+/// file the path names, unchanged.
+#[derive(Clone, PartialEq, Eq)]
 struct FileIdentity {
-    path: PathBuf,
     device: u64,
     inode: u64,
     size: u64,
@@ -869,81 +880,95 @@ struct FileIdentity {
 }
 
 impl FileIdentity {
-    /// `Ok(None)` where the platform offers no inode to tell files apart:
-    /// then every `open` reads the file.
-    fn of(path: &Path) -> Result<Option<Self>, LoadError> {
+    /// `None` where the platform offers no inode to tell files apart: then
+    /// every `open` reads the file.
+    fn of(metadata: &std::fs::Metadata) -> Option<Self> {
         #[cfg(unix)]
         {
             use std::os::unix::fs::MetadataExt;
-            let metadata = std::fs::metadata(path).map_err(|error| LoadError::Open {
-                path: path.to_owned(),
-                message: error.to_string(),
-            })?;
-            Ok(Some(Self {
-                path: path.to_owned(),
+            Some(Self {
                 device: metadata.dev(),
                 inode: metadata.ino(),
                 size: metadata.size(),
                 modified: (metadata.mtime(), metadata.mtime_nsec()),
-            }))
+            })
         }
         #[cfg(not(unix))]
         {
-            let _ = path;
-            Ok(None)
+            let _ = metadata;
+            None
         }
     }
 }
 
-/// The libraries opened so far. They are never closed, so this only grows by
-/// one entry per distinct file (and path) opened.
-fn opened() -> MutexGuard<'static, HashMap<FileIdentity, PluginLibrary>> {
-    static OPENED: LazyLock<Mutex<HashMap<FileIdentity, PluginLibrary>>> =
+/// The libraries opened so far, by the path they were opened from: the
+/// dynamic loader's key too, and one look-up finds both the library to reuse
+/// and a path whose file was replaced. They are never closed, so this only
+/// grows by one entry per distinct path opened.
+fn opened() -> MutexGuard<'static, HashMap<PathBuf, (FileIdentity, PluginLibrary)>> {
+    static OPENED: LazyLock<Mutex<HashMap<PathBuf, (FileIdentity, PluginLibrary)>>> =
         LazyLock::new(Mutex::default);
     OPENED.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Validates the file and finds the one declaration among its exported
 /// symbols: its name, and its size when the format records it (0 if not).
-fn find_declaration(path: &Path) -> Result<(String, u64), LoadError> {
-    let not_a_library = |reason: String| LoadError::NotALibrary {
-        path: path.to_owned(),
-        reason,
-    };
-    // Before opening it: opening a FIFO for reading waits for a writer.
-    let metadata = std::fs::metadata(path).map_err(|error| LoadError::Open {
-        path: path.to_owned(),
-        message: error.to_string(),
-    })?;
+/// `metadata` is the file's, read before it is opened: opening a FIFO for
+/// reading waits for a writer.
+fn find_declaration(path: &Path, metadata: &std::fs::Metadata) -> Result<(String, u64), LoadError> {
     if !metadata.is_file() {
-        return Err(not_a_library("it is not a regular file".to_owned()));
+        return Err(LoadError::NotALibrary {
+            path: path.to_owned(),
+            reason: "it is not a regular file".to_owned(),
+        });
     }
     let file = File::open(path).map_err(|error| LoadError::Open {
         path: path.to_owned(),
         message: error.to_string(),
     })?;
-    let metadata = file.metadata().map_err(|error| LoadError::Open {
-        path: path.to_owned(),
-        message: error.to_string(),
-    })?;
-    if !metadata.is_file() {
-        return Err(not_a_library("it is not a regular file".to_owned()));
-    }
     let length = metadata.len();
-    let cache = ReadCache::new(file);
-    let object = object::File::parse(&cache).map_err(|error| not_a_library(format!("{error}")))?;
+    let mut found = match read_elf_declarations(&file, length) {
+        Some(found) => found,
+        // Not ELF, or refused: the full parse says why, in its own words.
+        None => declarations(&ReadCache::new(file), length).map_err(|reason| {
+            LoadError::NotALibrary {
+                path: path.to_owned(),
+                reason,
+            }
+        })?,
+    };
+    match found.len() {
+        0 => Err(LoadError::NotAPlugin {
+            path: path.to_owned(),
+        }),
+        1 => Ok(found.remove(0)),
+        _ => Err(LoadError::SeveralPlugins {
+            path: path.to_owned(),
+            symbols: found.into_iter().map(|(name, _)| name).collect(),
+        }),
+    }
+}
+
+/// The declarations a file of `length` bytes exports, by name and size, once
+/// it is checked to be a complete shared library for this machine; or what
+/// is wrong with it.
+fn declarations<'data>(
+    data: impl ReadRef<'data>,
+    length: u64,
+) -> Result<Vec<(String, u64)>, String> {
+    let object = object::File::parse(data).map_err(|error| format!("{error}"))?;
     if object.kind() != object::ObjectKind::Dynamic {
-        return Err(not_a_library(format!(
+        return Err(format!(
             "it is a {:?} object file, not a shared library",
             object.kind()
-        )));
+        ));
     }
-    if let Some(host) = host_architecture() {
+    if let Some((host, ..)) = host_architecture() {
         if object.architecture() != host {
-            return Err(not_a_library(format!(
+            return Err(format!(
                 "it is built for {:?}, this host runs on {host:?}",
                 object.architecture()
-            )));
+            ));
         }
     }
     let program_headers = match &object {
@@ -956,29 +981,26 @@ fn find_declaration(path: &Path) -> Result<(String, u64), LoadError> {
         // them, without the checks of a parser: a count of 0xffff (which
         // tells a parser to look elsewhere) made it crash here.
         if count == 0 || count == 0xffff || entry_size != expected_size {
-            return Err(not_a_library(format!(
+            return Err(format!(
                 "its ELF header declares {count} program header(s) of {entry_size} bytes, where a shared library has 1 to 65534 of {expected_size}"
-            )));
+            ));
         }
-        let end = u64::from(count)
-            .checked_mul(u64::from(entry_size))
-            .and_then(|size| size.checked_add(offset));
-        if end.is_none_or(|end| end > length) {
-            return Err(not_a_library(format!(
+        if !program_headers_fit(offset, entry_size, count, length) {
+            return Err(format!(
                 "it is truncated: its program headers at byte {offset} run past the end of the {length}-byte file"
-            )));
+            ));
         }
         if object.segments().next().is_none() {
-            return Err(not_a_library("it has no loadable segment".to_owned()));
+            return Err("it has no loadable segment".to_owned());
         }
     }
     for segment in object.segments() {
         let (offset, size) = segment.file_range();
-        if offset.checked_add(size).is_none_or(|end| end > length) {
-            return Err(not_a_library(format!(
+        if !range_fits(offset, size, length) {
+            return Err(format!(
                 "it is truncated: a segment spans bytes {offset}..{} of a {length}-byte file",
                 offset.saturating_add(size)
-            )));
+            ));
         }
     }
     let mut found = Vec::new();
@@ -994,10 +1016,7 @@ fn find_declaration(path: &Path) -> Result<(String, u64), LoadError> {
             }
         }
     } else {
-        for export in object
-            .exports()
-            .map_err(|error| not_a_library(format!("{error}")))?
-        {
+        for export in object.exports().map_err(|error| format!("{error}"))? {
             let name = String::from_utf8_lossy(export.name());
             // Mach-O prefixes C symbols with an underscore; dlsym adds it back.
             let name = name
@@ -1009,33 +1028,303 @@ fn find_declaration(path: &Path) -> Result<(String, u64), LoadError> {
             }
         }
     }
-    match found.len() {
-        0 => Err(LoadError::NotAPlugin {
-            path: path.to_owned(),
-        }),
-        1 => Ok(found.remove(0)),
-        _ => Err(LoadError::SeveralPlugins {
-            path: path.to_owned(),
-            symbols: found.into_iter().map(|(name, _)| name).collect(),
-        }),
+    Ok(found)
+}
+
+/// [`declarations`] for an ELF file that passes every check, reading only
+/// what the checks look at: the headers at the start of the file, the
+/// section headers at its end, the dynamic symbols and their names, a page
+/// or two in all. `None` for any other file, and where a check fails:
+/// `declarations` then says what is wrong.
+fn read_elf_declarations(file: &File, length: u64) -> Option<Vec<(String, u64)>> {
+    let mut parts = Parts::new(length);
+    let mut wanted = vec![(0, Parts::PAGE)];
+    // Each pass reads what the last one asked for and did not find: the
+    // section headers, then (if not among the pages already read) the
+    // dynamic symbols, then their names.
+    for _ in 0..8 {
+        for (offset, end) in wanted {
+            parts.fetch(file, offset, end).ok()?;
+        }
+        let found = elf_declarations(&parts, length);
+        wanted = parts.missed.take();
+        if wanted.is_empty() {
+            return found;
+        }
     }
+    None
+}
+
+/// [`declarations`] for an ELF file that passes every check, without
+/// reading what nothing here looks at: `object::File::parse` reads the whole
+/// static symbol table (`.symtab`), often the largest part of a plugin after
+/// its debug information, where the declaration is found in the dynamic one.
+/// The same checks in the same order, on the same low-level parse; the
+/// static symbol table only where it lies, as `ElfFile::parse` checks it.
+/// `None` for any other file, and for any check that fails.
+fn elf_declarations<'data>(data: impl ReadRef<'data>, length: u64) -> Option<Vec<(String, u64)>> {
+    use object::{Endianness, elf};
+    match object::FileKind::parse(data).ok()? {
+        object::FileKind::Elf32 => {
+            elf_declarations_of::<elf::FileHeader32<Endianness>, _>(data, length)
+        }
+        object::FileKind::Elf64 => {
+            elf_declarations_of::<elf::FileHeader64<Endianness>, _>(data, length)
+        }
+        _ => None,
+    }
+}
+
+fn elf_declarations_of<'data, Elf, R>(data: R, length: u64) -> Option<Vec<(String, u64)>>
+where
+    Elf: object::read::elf::FileHeader<Endian = object::Endianness>,
+    R: ReadRef<'data>,
+{
+    use object::elf;
+    use object::read::SectionIndex;
+    use object::read::elf::{ProgramHeader as _, SectionHeader as _, Sym as _};
+
+    // What `ElfFile::parse` reads and checks.
+    let header = Elf::parse(data).ok()?;
+    let endian = header.endian().ok()?;
+    let segments = header.program_headers(endian, data).ok()?;
+    let sections = header.sections(endian, data).ok()?;
+    let symbol_table = match sections
+        .enumerate()
+        .find(|(_, section)| section.sh_type(endian) == elf::SHT_SYMTAB)
+    {
+        None => SectionIndex(0),
+        Some((index, section)) => {
+            // Its symbols: inside the file, a whole number of them.
+            if let Some((offset, size)) = section.file_range(endian) {
+                let whole = size % size_of::<Elf::Sym>() as u64 == 0;
+                if size != 0 && !(whole && range_fits(offset, size, length)) {
+                    return None;
+                }
+            }
+            // Its strings (read lazily, so this reads nothing).
+            let strings = SectionIndex(section.sh_link(endian) as usize);
+            sections.strings(endian, data, strings).ok()?;
+            // Extended section indices come with more than 65279 sections:
+            // not worth a fast path.
+            if sections
+                .iter()
+                .any(|section| section.sh_type(endian) == elf::SHT_SYMTAB_SHNDX)
+            {
+                return None;
+            }
+            index
+        }
+    };
+    let dynamic = sections.symbols(endian, data, elf::SHT_DYNSYM).ok()?;
+    sections.relocation_sections(endian, symbol_table).ok()?;
+
+    // What `declarations` checks.
+    if header.e_type(endian) != elf::ET_DYN {
+        return None;
+    }
+    if let Some((_, machine, is_64)) = host_architecture() {
+        if (header.e_machine(endian), header.is_class_64()) != (machine, is_64) {
+            return None;
+        }
+    }
+    let (offset, entry_size, count, expected_size) = elf_program_headers(header, endian);
+    if count == 0
+        || count == 0xffff
+        || entry_size != expected_size
+        || !program_headers_fit(offset, entry_size, count, length)
+    {
+        return None;
+    }
+    let mut loadable = segments
+        .iter()
+        .filter(|segment| segment.p_type(endian) == elf::PT_LOAD)
+        .peekable();
+    loadable.peek()?;
+    for segment in loadable {
+        let (offset, size) = segment.file_range(endian);
+        if !range_fits(offset, size, length) {
+            return None;
+        }
+    }
+    let strings = dynamic.strings();
+    // Symbol 0 is the null symbol, which `ElfFile`'s iterator skips.
+    let found = dynamic
+        .symbols()
+        .iter()
+        .skip(1)
+        .filter(|symbol| symbol.is_definition(endian))
+        .filter_map(|symbol| {
+            let name = std::str::from_utf8(symbol.name(endian, strings).ok()?).ok()?;
+            name.starts_with(abi::SYMBOL_PREFIX)
+                .then(|| (name.to_owned(), symbol.st_size(endian).into()))
+        })
+        .collect();
+    Some(found)
+}
+
+/// Whether the program header table lies inside a file of `length` bytes.
+fn program_headers_fit(offset: u64, entry_size: u16, count: u16, length: u64) -> bool {
+    let size = u64::from(count) * u64::from(entry_size);
+    range_fits(offset, size, length)
+}
+
+/// Whether bytes `offset..offset + size` lie inside a file of `length` bytes.
+fn range_fits(offset: u64, size: u64, length: u64) -> bool {
+    offset.checked_add(size).is_some_and(|end| end <= length)
+}
+
+/// The parts of a file read so far, for `object` to parse in place. What it
+/// asks for beyond them is not read but noted, in `missed`: the caller reads
+/// that and parses again. Reads go by whole pages, at an offset, so that the
+/// few structures the checks look at cost a read or two, and none is copied
+/// again.
+struct Parts {
+    /// The file's, as its metadata said before it was opened.
+    length: u64,
+    /// The runs of pages read, one after the other, each from a multiple of
+    /// 16 (`object` wants its structures aligned): the thread's buffer, which
+    /// every open reuses rather than allocate (and fault in) pages anew.
+    bytes: Vec<u8>,
+    /// Each run's offset in the file and place in `bytes`.
+    runs: Vec<(u64, Range<usize>)>,
+    /// The ranges asked for, inside the file, but not read.
+    missed: RefCell<Vec<(u64, u64)>>,
+}
+
+thread_local! {
+    static BUFFER: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+impl Parts {
+    const PAGE: u64 = 4096;
+
+    fn new(length: u64) -> Self {
+        let mut bytes = BUFFER.try_with(Cell::take).unwrap_or_default();
+        bytes.clear();
+        Self {
+            length,
+            bytes,
+            runs: Vec::new(),
+            missed: RefCell::default(),
+        }
+    }
+
+    /// The bytes `start..end`, if a run holds them.
+    fn held(&self, start: u64, end: u64) -> Option<&[u8]> {
+        self.runs.iter().find_map(|(offset, run)| {
+            let from = usize::try_from(start.checked_sub(*offset)?).ok()?;
+            let to = usize::try_from(end - offset).ok()?;
+            self.bytes[run.clone()].get(from..to)
+        })
+    }
+
+    /// Reads the pages that hold `start..end` (up to the end of the file),
+    /// unless a run holds them already.
+    fn fetch(&mut self, file: &File, start: u64, end: u64) -> std::io::Result<()> {
+        let end = end.min(self.length);
+        if start >= end || self.held(start, end).is_some() {
+            return Ok(());
+        }
+        let offset = start - start % Self::PAGE;
+        let stop = end
+            .checked_next_multiple_of(Self::PAGE)
+            .map_or(self.length, |stop| stop.min(self.length));
+        let size = usize::try_from(stop - offset).map_err(std::io::Error::other)?;
+        let at = self.bytes.len().next_multiple_of(16);
+        let run = at..at
+            .checked_add(size)
+            .ok_or_else(|| std::io::Error::other("too large"))?;
+        self.bytes.resize(run.end, 0);
+        read_at(file, &mut self.bytes[run.clone()], offset)?;
+        self.runs.push((offset, run));
+        Ok(())
+    }
+
+    fn miss<T>(&self, start: u64, end: u64) -> Result<T, ()> {
+        self.missed.borrow_mut().push((start, end));
+        Err(())
+    }
+}
+
+impl Drop for Parts {
+    fn drop(&mut self) {
+        // A buffer grown for an unusual file is let go.
+        if self.bytes.capacity() <= 16 * Self::PAGE as usize {
+            let _ = BUFFER.try_with(|buffer| buffer.set(std::mem::take(&mut self.bytes)));
+        }
+    }
+}
+
+/// Answers as `object`'s `ReadCache` over the file would, for what the runs
+/// hold; notes the rest as missed.
+impl<'data> ReadRef<'data> for &'data Parts {
+    fn len(self) -> Result<u64, ()> {
+        Ok(self.length)
+    }
+
+    fn read_bytes_at(self, offset: u64, size: u64) -> Result<&'data [u8], ()> {
+        if size == 0 {
+            return Ok(&[]);
+        }
+        let end = offset.checked_add(size).ok_or(())?;
+        if end > self.length {
+            return Err(());
+        }
+        match self.held(offset, end) {
+            Some(bytes) => Ok(bytes),
+            None => self.miss(offset, end),
+        }
+    }
+
+    fn read_bytes_at_until(self, range: Range<u64>, delimiter: u8) -> Result<&'data [u8], ()> {
+        if range.start > range.end || range.end > self.length {
+            return Err(());
+        }
+        // `ReadCache` looks for the delimiter in the first 4 KiB.
+        let end = range.end.min(range.start.saturating_add(4096));
+        match self.held(range.start, end) {
+            Some(bytes) => {
+                let length = bytes.iter().position(|&byte| byte == delimiter).ok_or(())?;
+                Ok(&bytes[..length])
+            }
+            None => self.miss(range.start, end),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, buffer: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buffer, offset)
+}
+
+#[cfg(not(unix))]
+fn read_at(mut file: &File, buffer: &mut [u8], offset: u64) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    file.seek(SeekFrom::Start(offset))?;
+    file.read_exact(buffer)
 }
 
 /// Refuses a plugin file that users other than its owner and root could
 /// replace: see [who may supply a plugin](mod@crate::load#who-may-supply-a-plugin).
+/// Returns the metadata of the file `path` names, read on the way.
 #[cfg(unix)]
-fn check_writers(path: &Path) -> Result<(), LoadError> {
+fn check_writers(path: &Path) -> Result<std::fs::Metadata, LoadError> {
     use std::os::unix::fs::MetadataExt;
 
-    let open_error = |error: std::io::Error| LoadError::Open {
+    // The walk resolves the path as `canonicalize` does, so it fails where
+    // that fails, and the error is said as that says it.
+    let walk = Walk::of(path).map_err(|error| LoadError::Open {
         path: path.to_owned(),
-        message: error.to_string(),
-    };
-    let canonical = std::fs::canonicalize(path).map_err(open_error)?;
-    let file = std::fs::metadata(&canonical).map_err(open_error)?;
+        message: std::fs::canonicalize(path)
+            .err()
+            .unwrap_or(error)
+            .to_string(),
+    })?;
+    let file = walk.file();
     if !file.is_file() {
         // Not a library either: `find_declaration` says so, more usefully.
-        return Ok(());
+        return Ok(file.clone());
     }
     let mut accounts = None;
     let mut check = |checked: &Path, metadata: &std::fs::Metadata| {
@@ -1049,7 +1338,7 @@ fn check_writers(path: &Path) -> Result<(), LoadError> {
         let mut group = None;
         let mut group_members = Vec::new();
         if mode & 0o020 != 0 {
-            let accounts = accounts.get_or_insert_with(Accounts::read);
+            let accounts = accounts.get_or_insert_with(Accounts::current);
             if let Some(members) = accounts.other_members(metadata.gid(), metadata.uid()) {
                 group = Some(accounts.group_name(metadata.gid()));
                 group_members = members;
@@ -1067,24 +1356,191 @@ fn check_writers(path: &Path) -> Result<(), LoadError> {
         }
         Ok(())
     };
-    check(&canonical, &file)?;
-    for ancestor in canonical.ancestors().skip(1) {
-        check(ancestor, &std::fs::metadata(ancestor).map_err(open_error)?)?;
+    // The file, then each directory above it, up to `/`.
+    for (checked, metadata) in walk.canonical.ancestors().zip(walk.reached.iter().rev()) {
+        check(checked, metadata)?;
     }
     // The directories of the path as given hold its symbolic links, if any,
     // and whoever can write there can point them elsewhere.
-    let given = std::path::absolute(path).map_err(open_error)?;
-    if given != canonical {
-        for ancestor in given.ancestors().skip(1) {
-            check(ancestor, &std::fs::metadata(ancestor).map_err(open_error)?)?;
+    if walk.given != walk.canonical {
+        let directories = walk.given.ancestors().skip(1);
+        for (checked, metadata) in directories.zip(walk.given_reached.iter().rev().skip(1)) {
+            check(checked, metadata)?;
         }
     }
-    Ok(())
+    Ok(file.clone())
 }
 
 #[cfg(not(unix))]
-fn check_writers(_path: &Path) -> Result<(), LoadError> {
-    Ok(())
+fn check_writers(path: &Path) -> Result<std::fs::Metadata, LoadError> {
+    std::fs::metadata(path).map_err(|error| LoadError::Open {
+        path: path.to_owned(),
+        message: error.to_string(),
+    })
+}
+
+/// A path resolved as the kernel resolves it (and `canonicalize`), one
+/// component at a time, keeping the metadata of every directory it reached:
+/// resolving costs one `lstat` per component, where `canonicalize` and then
+/// a `stat` of each ancestor cost two, and the checks need no second look.
+#[cfg(unix)]
+struct Walk {
+    /// The path as given, made absolute as `std::path::absolute` makes it.
+    given: PathBuf,
+    /// What it resolves to: what `std::fs::canonicalize` returns.
+    canonical: PathBuf,
+    /// The metadata of each leading part of `canonical`: `/` first, the
+    /// file last.
+    reached: Vec<std::fs::Metadata>,
+    /// The metadata of what each leading part of `given` resolves to: `/`
+    /// first, then one per component.
+    given_reached: Vec<std::fs::Metadata>,
+}
+
+/// One step of a [`Walk`].
+#[cfg(unix)]
+enum Step {
+    /// Into the entry of the directory reached named by bytes `name` of the
+    /// path as given (`link` is `None`) or of the target of link number
+    /// `link`.
+    Enter {
+        link: Option<usize>,
+        name: Range<usize>,
+    },
+    /// Up to the parent of the directory reached (`..`).
+    Leave,
+    /// Nowhere, but what is reached must be a directory (`.`, a trailing
+    /// `/`).
+    Stay,
+    /// A leading part of the path as given ends here.
+    Given,
+}
+
+#[cfg(unix)]
+impl Walk {
+    /// The most symbolic links one resolution follows, as Linux and glibc
+    /// count.
+    const MAX_LINKS: usize = 40;
+
+    fn of(path: &Path) -> std::io::Result<Self> {
+        use std::io::{Error, ErrorKind};
+        use std::os::unix::ffi::{OsStrExt, OsStringExt};
+
+        let given = std::path::absolute(path)?;
+        let given_text = given.as_os_str().as_bytes();
+        // The targets of the links followed.
+        let mut targets: Vec<Vec<u8>> = Vec::new();
+        // A stack: the next step last.
+        let mut steps = Vec::with_capacity(2 * given_text.len().min(64) + 1);
+        // `absolute` drops a final `.`, which still asks for a directory.
+        let raw = path.as_os_str().as_bytes();
+        if raw.ends_with(b"/") || raw.ends_with(b"/.") || raw == b"." {
+            steps.push(Step::Stay);
+        }
+        push_steps(&mut steps, given_text, None);
+        let mut resolved = PathBuf::with_capacity(given_text.len());
+        resolved.push("/");
+        let root = std::fs::symlink_metadata(&resolved)?;
+        let mut reached = Vec::with_capacity(steps.len() / 2 + 1);
+        reached.push(root.clone());
+        let mut given_reached = Vec::with_capacity(steps.len() / 2 + 1);
+        given_reached.push(root.clone());
+        let mut links = 0;
+        while let Some(step) = steps.pop() {
+            let here = reached.last().unwrap_or(&root);
+            if let Step::Given = step {
+                given_reached.push(here.clone());
+                continue;
+            }
+            // Only a directory has entries, `.` and `..` included.
+            if !here.is_dir() {
+                return Err(Error::from(ErrorKind::NotADirectory));
+            }
+            let (link, name) = match step {
+                Step::Enter { link, name } => (link, name),
+                Step::Leave => {
+                    if resolved.pop() {
+                        reached.pop();
+                    }
+                    continue;
+                }
+                Step::Stay | Step::Given => continue,
+            };
+            let text = match link {
+                None => given_text,
+                Some(link) => &targets[link],
+            };
+            resolved.push(std::ffi::OsStr::from_bytes(&text[name]));
+            let metadata = std::fs::symlink_metadata(&resolved)?;
+            if !metadata.is_symlink() {
+                reached.push(metadata);
+                continue;
+            }
+            links += 1;
+            if links > Self::MAX_LINKS {
+                return Err(Error::other("too many levels of symbolic links"));
+            }
+            let target = std::fs::read_link(&resolved)?.into_os_string().into_vec();
+            resolved.pop();
+            if target.is_empty() {
+                return Err(Error::from(ErrorKind::NotFound));
+            }
+            if target.starts_with(b"/") {
+                resolved.clear();
+                resolved.push("/");
+                reached.truncate(1);
+            }
+            push_steps(&mut steps, &target, Some(targets.len()));
+            targets.push(target);
+        }
+        Ok(Self {
+            given,
+            canonical: resolved,
+            reached,
+            given_reached,
+        })
+    }
+
+    /// The metadata of the file the path names.
+    fn file(&self) -> &std::fs::Metadata {
+        // Never empty: it starts with `/`, which no step removes.
+        &self.reached[self.reached.len() - 1]
+    }
+}
+
+/// Pushes the steps of `path`, the path as given (`link` is `None`) or the
+/// target of link number `link`, onto `steps`, the first step last; for the
+/// path as given, a [`Step::Given`] after each of its components.
+#[cfg(unix)]
+fn push_steps(steps: &mut Vec<Step>, path: &[u8], link: Option<usize>) {
+    if path.ends_with(b"/") && path.iter().any(|&byte| byte != b'/') {
+        steps.push(Step::Stay);
+    }
+    // From the last name to the first.
+    let mut end = path.len();
+    while end > 0 {
+        let start = path[..end]
+            .iter()
+            .rposition(|&byte| byte == b'/')
+            .map_or(0, |slash| slash + 1);
+        let step = match &path[start..end] {
+            b"" => None,
+            // `Path::components`, which `Path::ancestors` follows, skips `.`.
+            b"." => Some(Step::Stay),
+            b".." => Some(Step::Leave),
+            _ => Some(Step::Enter {
+                link,
+                name: start..end,
+            }),
+        };
+        if let Some(step) = step {
+            if link.is_none() && !matches!(step, Step::Stay) {
+                steps.push(Step::Given);
+            }
+            steps.push(step);
+        }
+        end = start.saturating_sub(1);
+    }
 }
 
 /// Users and groups as `/etc/passwd` and `/etc/group` list them: enough to
@@ -1097,8 +1553,49 @@ struct Accounts {
     groups: Vec<(String, u32, Vec<String>)>,
 }
 
+/// What tells whether a file changed: its device, inode, size, and
+/// modification and change times; `None` if it cannot be read.
+#[cfg(unix)]
+type Stamp = Option<(u64, u64, u64, i64, i64, i64, i64)>;
+
 #[cfg(unix)]
 impl Accounts {
+    /// The accounts as the files list them now. They are read again only
+    /// when either file changed since they were last read: a group's members
+    /// count as of this call, as if the files were read for it, without
+    /// reading and parsing them on every open of a group-writable plugin.
+    /// Tools that edit them (`useradd`, `usermod`, `vigr`) write a new file
+    /// and rename it over the old one, a new inode; an edit in place changes
+    /// the times. The stamps are taken before the files are read, so a change
+    /// while they are read is seen on the next call.
+    fn current() -> Arc<Self> {
+        static READ: Mutex<Option<([Stamp; 2], Arc<Accounts>)>> = Mutex::new(None);
+        let stamp = |file: &str| {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(file).ok().map(|m| {
+                (
+                    m.dev(),
+                    m.ino(),
+                    m.size(),
+                    m.mtime(),
+                    m.mtime_nsec(),
+                    m.ctime(),
+                    m.ctime_nsec(),
+                )
+            })
+        };
+        let stamps = [stamp("/etc/passwd"), stamp("/etc/group")];
+        let mut read = READ.lock().unwrap_or_else(PoisonError::into_inner);
+        match &*read {
+            Some((stamped, accounts)) if *stamped == stamps => accounts.clone(),
+            _ => {
+                let accounts = Arc::new(Self::read());
+                *read = Some((stamps, accounts.clone()));
+                accounts
+            }
+        }
+    }
+
     /// Unreadable files read as empty: every group is then unknown, and
     /// unknown groups count as having other members.
     fn read() -> Self {
@@ -1183,16 +1680,19 @@ fn elf_program_headers<Elf: object::read::elf::FileHeader>(
     )
 }
 
-fn host_architecture() -> Option<object::Architecture> {
+/// This host's architecture, with the ELF machine and class that `object`
+/// reads as that architecture.
+fn host_architecture() -> Option<(object::Architecture, u16, bool)> {
     use object::Architecture as A;
+    use object::elf;
     Some(match std::env::consts::ARCH {
-        "x86_64" => A::X86_64,
-        "x86" => A::I386,
-        "aarch64" => A::Aarch64,
-        "arm" => A::Arm,
-        "riscv64" => A::Riscv64,
-        "powerpc64" => A::PowerPc64,
-        "s390x" => A::S390x,
+        "x86_64" => (A::X86_64, elf::EM_X86_64, true),
+        "x86" => (A::I386, elf::EM_386, false),
+        "aarch64" => (A::Aarch64, elf::EM_AARCH64, true),
+        "arm" => (A::Arm, elf::EM_ARM, false),
+        "riscv64" => (A::Riscv64, elf::EM_RISCV, true),
+        "powerpc64" => (A::PowerPc64, elf::EM_PPC64, true),
+        "s390x" => (A::S390x, elf::EM_S390, true),
         _ => return None,
     })
 }
@@ -1369,5 +1869,179 @@ impl<T: 'static> Plugin<T> for LoadedPlugin<T> {
 impl<T: 'static> Drop for LoadedPlugin<T> {
     fn drop(&mut self) {
         let _ = self.drop_plugin();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether the fast path and the full parse accept `bytes`; the fast
+    /// path must never accept what the full parse refuses, nor find other
+    /// declarations.
+    #[cfg(target_os = "linux")]
+    fn accepted(bytes: &[u8]) -> (bool, bool) {
+        let length = bytes.len() as u64;
+        let fast = elf_declarations(bytes, length);
+        let full = declarations(bytes, length);
+        if let Some(found) = &fast {
+            assert_eq!(
+                Ok(found),
+                full.as_ref(),
+                "the fast path accepted what the full parse did not"
+            );
+        }
+        (fast.is_some(), full.is_ok())
+    }
+
+    /// An ELF file this test can read: the test binary itself, a shared
+    /// object to the loader's eyes when it is position-independent.
+    #[cfg(target_os = "linux")]
+    fn this_binary() -> Vec<u8> {
+        std::fs::read(std::env::current_exe().unwrap()).unwrap()
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn the_elf_fast_path_refuses_what_the_full_parse_refuses() {
+        use object::read::elf::FileHeader as _;
+
+        let whole = this_binary();
+        let (fast, full) = accepted(&whole);
+        assert_eq!(fast, full, "the fast path refused a good file");
+        let mut lengths: Vec<usize> = (1..64).map(|i| i * whole.len() / 64).collect();
+        lengths.extend([0, 1, 16, 63, 64, 65, 4095, 4096, whole.len() - 1]);
+        for length in lengths {
+            accepted(&whole[..length]);
+        }
+        let object = object::File::parse(&*whole).unwrap();
+        let object::File::Elf64(elf) = &object else {
+            return;
+        };
+        let endian = elf.endian();
+        let header = elf.elf_header();
+        let shoff = header.e_shoff(endian) as usize;
+        let entry = usize::from(header.e_shentsize(endian));
+        // Every field of the ELF header, then of each section header, set to
+        // values a parser has to refuse or must not trip on.
+        let mut fields: Vec<(usize, usize)> = (0..64).step_by(2).map(|at| (at, 2)).collect();
+        for index in 0..usize::from(header.e_shnum(endian)) {
+            fields.extend(
+                (0..entry)
+                    .step_by(4)
+                    .map(|at| (shoff + index * entry + at, 4)),
+            );
+        }
+        let mut bytes = whole.clone();
+        for (at, size) in fields {
+            for value in [0x00, 0x01, 0x02, 0x0b, 0x12, 0x7f, 0xff] {
+                bytes[at..at + size].fill(value);
+                accepted(&bytes);
+            }
+            bytes[at..at + size].copy_from_slice(&whole[at..at + size]);
+        }
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn reading_the_parts_of_a_file_finds_what_reading_it_whole_finds() {
+        let whole = this_binary();
+        let path = std::env::temp_dir().join(format!("mpplugin-parts-{}", std::process::id()));
+        for length in [whole.len(), whole.len() / 2, 4096, 100, 0] {
+            std::fs::write(&path, &whole[..length]).unwrap();
+            let file = File::open(&path).unwrap();
+            assert_eq!(
+                read_elf_declarations(&file, length as u64),
+                elf_declarations(&whole[..length], length as u64),
+                "the first {length} bytes"
+            );
+        }
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    /// A scratch directory of links and directories, removed at the end.
+    #[cfg(unix)]
+    struct Tree(PathBuf);
+
+    #[cfg(unix)]
+    impl Drop for Tree {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn the_walk_resolves_as_canonicalize_does() {
+        use std::os::unix::fs::{MetadataExt, symlink};
+
+        let tree = Tree(
+            std::fs::canonicalize(std::env::temp_dir())
+                .unwrap()
+                .join(format!("mpplugin-walk-{}", std::process::id())),
+        );
+        let root = &tree.0;
+        let _ = std::fs::remove_dir_all(root);
+        std::fs::create_dir_all(root.join("a/b/c")).unwrap();
+        std::fs::write(root.join("a/b/c/lib.so"), b"").unwrap();
+        symlink("b/c", root.join("a/to-c")).unwrap();
+        symlink(root.join("a/b"), root.join("to-b")).unwrap();
+        symlink("../a/to-c/lib.so", root.join("a/link.so")).unwrap();
+        symlink("link.so", root.join("a/link-to-link.so")).unwrap();
+        symlink("nothing-here", root.join("dangling")).unwrap();
+        symlink("loop", root.join("loop")).unwrap();
+        symlink(".", root.join("here")).unwrap();
+        let cases = [
+            "a/b/c/lib.so",
+            "a/to-c/lib.so",
+            "to-b/c/lib.so",
+            "to-b/../a/b/c/lib.so",
+            "a/link.so",
+            "a/link-to-link.so",
+            "a/to-c/../c/./lib.so",
+            "here/here/a/to-c/lib.so",
+            "a/b/c/lib.so/",
+            "a/b/c/lib.so/.",
+            "a/b/c/lib.so/..",
+            "a/b/c/lib.so/x",
+            "a/b/c/",
+            "a/b/c/.",
+            "a//b///c/lib.so",
+            "dangling",
+            "loop",
+            "nothing-here",
+            "../",
+        ];
+        for case in cases {
+            let path = root.join(case);
+            let walk = Walk::of(&path);
+            let canonical = std::fs::canonicalize(&path);
+            let walk = match (walk, canonical) {
+                (Ok(walk), Ok(canonical)) => {
+                    assert_eq!(walk.canonical, canonical, "{case}");
+                    walk
+                }
+                (Err(_), Err(_)) => continue,
+                (walk, canonical) => panic!(
+                    "{case}: the walk says {:?}, canonicalize {canonical:?}",
+                    walk.map(|walk| walk.canonical)
+                ),
+            };
+            let inode = |metadata: &std::fs::Metadata| (metadata.dev(), metadata.ino());
+            let reached: Vec<_> = walk.reached.iter().rev().map(inode).collect();
+            let expected: Vec<_> = walk
+                .canonical
+                .ancestors()
+                .map(|ancestor| inode(&std::fs::metadata(ancestor).unwrap()))
+                .collect();
+            assert_eq!(reached, expected, "{case}");
+            let given: Vec<_> = walk.given_reached.iter().rev().map(inode).collect();
+            let expected: Vec<_> = walk
+                .given
+                .ancestors()
+                .map(|ancestor| inode(&std::fs::metadata(ancestor).unwrap()))
+                .collect();
+            assert_eq!(given, expected, "{case}");
+        }
     }
 }

@@ -5,15 +5,22 @@
 //! - `warm`: the library is already loaded in the process, the usual case
 //!   for a host that loads a plugin again. mpplugin keeps every library it
 //!   opened (see `mpplugin::load`'s docs) and finds it again by file
-//!   identity; for a fair baseline, the raw side holds one `Library` open
-//!   throughout, so its `dlopen` is the dynamic loader's own look-up too.
+//!   identity, but still checks, on every open, who can write the file and
+//!   each directory above it: one `lstat` per component of the path, most of
+//!   the time here. For a fair baseline, the raw side holds one `Library`
+//!   open throughout, so its `dlopen` is the dynamic loader's own look-up
+//!   too.
 //! - `cold`: every iteration opens a fresh copy of the file, never opened
 //!   before, so the dynamic loader maps and relocates it; mpplugin also
-//!   validates the file and reads its export table first.
+//!   checks who can write it, reads its headers and dynamic symbols (a page
+//!   at its start and one at its end) first, and calls the constructor,
+//!   whose first run faults in the plugin's code.
 //!
 //! Both sides also construct nothing more than they must: mpplugin's `load`
 //! checks the declaration and calls the constructor (and the plugin is
-//! dropped), the raw side only finds the symbol.
+//! dropped), the raw side only finds the symbol. `warm_parts` and
+//! `cold_parts` time `load`'s two halves, `PluginLibrary::open` and
+//! `instantiate`, apart.
 //!
 //! ```sh
 //! cargo bench -p mpplugin-tests --bench load
@@ -100,7 +107,7 @@ mod warm {
     }
 }
 
-/// Where `mpplugin_load`'s time goes: its two halves.
+/// Where `warm::mpplugin_load`'s time goes: its two halves.
 mod warm_parts {
     use super::*;
 
@@ -136,5 +143,29 @@ mod cold {
         bencher
             .with_inputs(fresh_copy)
             .bench_local_values(|path| super::mpplugin_load(&path));
+    }
+}
+
+/// Where `cold::mpplugin_load`'s time goes: opening a fresh copy, and the
+/// first instance made from a library just opened.
+mod cold_parts {
+    use super::*;
+
+    #[divan::bench(sample_count = 30, sample_size = 1)]
+    fn plugin_library_open(bencher: Bencher<'_, '_>) {
+        LazyLock::force(&SYMBOL);
+        bencher
+            .with_inputs(fresh_copy)
+            // SAFETY: the fixture is built from this repository's source.
+            .bench_local_values(|path| unsafe { mpplugin::PluginLibrary::open(path) }.unwrap());
+    }
+
+    #[divan::bench(sample_count = 30, sample_size = 1)]
+    fn instantiate(bencher: Bencher<'_, '_>) {
+        LazyLock::force(&SYMBOL);
+        bencher
+            // SAFETY: the fixture is built from this repository's source.
+            .with_inputs(|| unsafe { mpplugin::PluginLibrary::open(fresh_copy()) }.unwrap())
+            .bench_local_values(|library| library.instantiate::<Event>().unwrap());
     }
 }
