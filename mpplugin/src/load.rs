@@ -1903,6 +1903,9 @@ mod tests {
 
     #[test]
     #[cfg(target_os = "linux")]
+    // Miri's allocator does not align a `Vec<u8>` as `object` needs, and
+    // thousands of parses of the test binary would take it hours.
+    #[cfg_attr(miri, ignore)]
     fn the_elf_fast_path_refuses_what_the_full_parse_refuses() {
         use object::read::elf::FileHeader as _;
 
@@ -1944,6 +1947,9 @@ mod tests {
 
     #[test]
     #[cfg(target_os = "linux")]
+    // Miri's allocator does not align a `Vec<u8>` as `object` needs, and
+    // thousands of parses of the test binary would take it hours.
+    #[cfg_attr(miri, ignore)]
     fn reading_the_parts_of_a_file_finds_what_reading_it_whole_finds() {
         let whole = this_binary();
         let path = std::env::temp_dir().join(format!("mpplugin-parts-{}", std::process::id()));
