@@ -926,7 +926,20 @@ fn find_declaration(path: &Path, metadata: &std::fs::Metadata) -> Result<(String
         path: path.to_owned(),
         message: error.to_string(),
     })?;
-    let length = metadata.len();
+    // The file opened may not be the one looked at (replaced or truncated in
+    // between, as `cp` onto a plugin does): its bounds must be this one's,
+    // or a truncated file could reach `dlopen`.
+    let opened = file.metadata().map_err(|error| LoadError::Open {
+        path: path.to_owned(),
+        message: error.to_string(),
+    })?;
+    if !opened.is_file() {
+        return Err(LoadError::NotALibrary {
+            path: path.to_owned(),
+            reason: "it is not a regular file".to_owned(),
+        });
+    }
+    let length = opened.len();
     let mut found = match read_elf_declarations(&file, length) {
         Some(found) => found,
         // Not ELF, or refused: the full parse says why, in its own words.
@@ -1198,6 +1211,11 @@ thread_local! {
 
 impl Parts {
     const PAGE: u64 = 4096;
+    /// The most the fast path reads of one file. A plugin needs a few pages;
+    /// a header that asks for more (a hostile one can ask for terabytes of a
+    /// sparse file) goes to the full parse, which reads with fallible
+    /// allocations and says what is wrong.
+    const LIMIT: usize = 1 << 20;
 
     fn new(length: u64) -> Self {
         let mut bytes = BUFFER.try_with(Cell::take).unwrap_or_default();
@@ -1234,7 +1252,8 @@ impl Parts {
         let at = self.bytes.len().next_multiple_of(16);
         let run = at..at
             .checked_add(size)
-            .ok_or_else(|| std::io::Error::other("too large"))?;
+            .filter(|end| *end <= Self::LIMIT)
+            .ok_or_else(|| std::io::Error::other("beyond what the fast path reads"))?;
         self.bytes.resize(run.end, 0);
         read_at(file, &mut self.bytes[run.clone()], offset)?;
         self.runs.push((offset, run));
@@ -1943,6 +1962,49 @@ mod tests {
             }
             bytes[at..at + size].copy_from_slice(&whole[at..at + size]);
         }
+    }
+
+    /// A header that asks for terabytes of a sparse file: refused, not an
+    /// allocation that aborts the host.
+    #[test]
+    #[cfg(target_os = "linux")]
+    #[cfg_attr(miri, ignore)]
+    fn a_huge_symbol_table_is_refused_without_reading_it() {
+        use object::read::elf::{FileHeader as _, SectionHeader as _};
+
+        let mut bytes = this_binary();
+        let object = object::File::parse(&*bytes).unwrap();
+        let object::File::Elf64(elf) = &object else {
+            return;
+        };
+        let endian = elf.endian();
+        let header = elf.elf_header();
+        let shoff = header.e_shoff(endian) as usize;
+        let entry = usize::from(header.e_shentsize(endian));
+        let (index, dynsym) = header
+            .sections(endian, &*bytes)
+            .unwrap()
+            .enumerate()
+            .find(|(_, section)| section.sh_type(endian) == object::elf::SHT_DYNSYM)
+            .map(|(index, section)| (index.0, section.sh_offset(endian)))
+            .expect("a position-independent test binary has dynamic symbols");
+        drop(object);
+        // `sh_size` sits 32 bytes into a 64-bit section header.
+        let huge: u64 = 24 << 36;
+        let at = shoff + index * entry + 32;
+        bytes[at..at + 8].copy_from_slice(&huge.to_le_bytes());
+        let path = std::env::temp_dir().join(format!("mpplugin-huge-{}", std::process::id()));
+        std::fs::write(&path, &bytes).unwrap();
+        let file = File::options().write(true).open(&path).unwrap();
+        file.set_len(dynsym + huge).unwrap();
+        drop(file);
+        let metadata = std::fs::metadata(&path).unwrap();
+        let result = find_declaration(&path, &metadata);
+        std::fs::remove_file(&path).unwrap();
+        assert!(
+            matches!(result, Err(LoadError::NotALibrary { .. })),
+            "{result:?}"
+        );
     }
 
     #[test]
