@@ -1232,7 +1232,7 @@ impl Parts {
     fn held(&self, start: u64, end: u64) -> Option<&[u8]> {
         self.runs.iter().find_map(|(offset, run)| {
             let from = usize::try_from(start.checked_sub(*offset)?).ok()?;
-            let to = usize::try_from(end - offset).ok()?;
+            let to = usize::try_from(end.checked_sub(*offset)?).ok()?;
             self.bytes[run.clone()].get(from..to)
         })
     }
