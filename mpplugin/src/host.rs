@@ -188,6 +188,14 @@ pub(crate) struct Attached<T: 'static, J> {
     pub(crate) gone: bool,
 }
 
+impl<T: 'static, J> Attached<T, J> {
+    /// Found to have ended: reported once, in `gone`, and skipped after.
+    fn report_gone(&mut self, gone: &mut Vec<PluginId>) {
+        self.gone = true;
+        gone.push(self.worker.id);
+    }
+}
+
 impl<T: 'static, J> Roster<T, J> {
     pub(crate) fn close_all(&self, discard: bool) {
         for attached in &self.plugins {
@@ -225,10 +233,7 @@ impl<T: Send + Sync + 'static, J> Roster<T, J> {
             if !attached.gone {
                 match attached.worker.queue.try_write(message) {
                     Write::Written => sending.unsettled = true,
-                    Write::Gone => {
-                        attached.gone = true;
-                        sending.delivery.gone.push(attached.worker.id);
-                    }
+                    Write::Gone => attached.report_gone(&mut sending.delivery.gone),
                     Write::Full => {
                         self.settle(sending);
                         return Some(sending.next);
@@ -252,10 +257,7 @@ impl<T: Send + Sync + 'static, J> Roster<T, J> {
             match attached.worker.queue.settle(&fenced) {
                 Settled::Nothing => {}
                 Settled::Delivered => sending.delivery.delivered += 1,
-                Settled::Gone => {
-                    attached.gone = true;
-                    sending.delivery.gone.push(attached.worker.id);
-                }
+                Settled::Gone => attached.report_gone(&mut sending.delivery.gone),
             }
         }
     }
@@ -269,10 +271,7 @@ impl<T: Send + Sync + 'static, J> Roster<T, J> {
             match attached.worker.queue.room() {
                 Room::Yes => {}
                 Room::Full => full.push(attached.worker.id),
-                Room::Gone => {
-                    attached.gone = true;
-                    gone.push(attached.worker.id);
-                }
+                Room::Gone => attached.report_gone(&mut gone),
             }
         }
         if !full.is_empty() {
