@@ -1920,14 +1920,54 @@ mod tests {
         std::fs::read(std::env::current_exe().unwrap()).unwrap()
     }
 
+    /// Where a 64-bit ELF file's section headers lie, for tests that corrupt
+    /// them; `None` for any other file.
+    #[cfg(target_os = "linux")]
+    struct SectionHeaders {
+        /// The table's offset in the file.
+        offset: usize,
+        /// The size of one header.
+        entry: usize,
+        /// Each section's type and offset in the file, in order.
+        kinds: Vec<(u32, u64)>,
+    }
+
+    #[cfg(target_os = "linux")]
+    impl SectionHeaders {
+        fn of(bytes: &[u8]) -> Option<Self> {
+            use object::read::elf::{FileHeader as _, SectionHeader as _};
+
+            let object = object::File::parse(bytes).unwrap();
+            let object::File::Elf64(elf) = &object else {
+                return None;
+            };
+            let endian = elf.endian();
+            let header = elf.elf_header();
+            let kinds = header
+                .sections(endian, bytes)
+                .unwrap()
+                .iter()
+                .map(|section| (section.sh_type(endian), section.sh_offset(endian)))
+                .collect();
+            Some(Self {
+                offset: header.e_shoff(endian) as usize,
+                entry: usize::from(header.e_shentsize(endian)),
+                kinds,
+            })
+        }
+
+        /// Where header `index` starts.
+        fn at(&self, index: usize) -> usize {
+            self.offset + index * self.entry
+        }
+    }
+
     #[test]
     #[cfg(target_os = "linux")]
     // Miri's allocator does not align a `Vec<u8>` as `object` needs, and
     // thousands of parses of the test binary would take it hours.
     #[cfg_attr(miri, ignore)]
     fn the_elf_fast_path_refuses_what_the_full_parse_refuses() {
-        use object::read::elf::FileHeader as _;
-
         let whole = this_binary();
         let (fast, full) = accepted(&whole);
         assert_eq!(fast, full, "the fast path refused a good file");
@@ -1936,22 +1976,17 @@ mod tests {
         for length in lengths {
             accepted(&whole[..length]);
         }
-        let object = object::File::parse(&*whole).unwrap();
-        let object::File::Elf64(elf) = &object else {
+        let Some(sections) = SectionHeaders::of(&whole) else {
             return;
         };
-        let endian = elf.endian();
-        let header = elf.elf_header();
-        let shoff = header.e_shoff(endian) as usize;
-        let entry = usize::from(header.e_shentsize(endian));
         // Every field of the ELF header, then of each section header, set to
         // values a parser has to refuse or must not trip on.
         let mut fields: Vec<(usize, usize)> = (0..64).step_by(2).map(|at| (at, 2)).collect();
-        for index in 0..usize::from(header.e_shnum(endian)) {
+        for index in 0..sections.kinds.len() {
             fields.extend(
-                (0..entry)
+                (0..sections.entry)
                     .step_by(4)
-                    .map(|at| (shoff + index * entry + at, 4)),
+                    .map(|at| (sections.at(index) + at, 4)),
             );
         }
         let mut bytes = whole.clone();
@@ -1970,28 +2005,20 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[cfg_attr(miri, ignore)]
     fn a_huge_symbol_table_is_refused_without_reading_it() {
-        use object::read::elf::{FileHeader as _, SectionHeader as _};
-
         let mut bytes = this_binary();
-        let object = object::File::parse(&*bytes).unwrap();
-        let object::File::Elf64(elf) = &object else {
+        let Some(sections) = SectionHeaders::of(&bytes) else {
             return;
         };
-        let endian = elf.endian();
-        let header = elf.elf_header();
-        let shoff = header.e_shoff(endian) as usize;
-        let entry = usize::from(header.e_shentsize(endian));
-        let (index, dynsym) = header
-            .sections(endian, &*bytes)
-            .unwrap()
+        let (index, dynsym) = sections
+            .kinds
+            .iter()
             .enumerate()
-            .find(|(_, section)| section.sh_type(endian) == object::elf::SHT_DYNSYM)
-            .map(|(index, section)| (index.0, section.sh_offset(endian)))
+            .find(|(_, (kind, _))| *kind == object::elf::SHT_DYNSYM)
+            .map(|(index, (_, offset))| (index, *offset))
             .expect("a position-independent test binary has dynamic symbols");
-        drop(object);
         // `sh_size` sits 32 bytes into a 64-bit section header.
         let huge: u64 = 24 << 36;
-        let at = shoff + index * entry + 32;
+        let at = sections.at(index) + 32;
         bytes[at..at + 8].copy_from_slice(&huge.to_le_bytes());
         let path = std::env::temp_dir().join(format!("mpplugin-huge-{}", std::process::id()));
         std::fs::write(&path, &bytes).unwrap();
