@@ -29,8 +29,10 @@
 //! [`LoadError::WritableByOthers`], a plugin file that users other than its
 //! owner and root can write to, or that sits below such a directory: every
 //! ancestor of the canonical path up to `/` is checked, and so are the
-//! directories of the path as given (a symbolic link in a writable directory
-//! can be replaced too). As ssh does for keys:
+//! directories of the path as given and every directory, with its
+//! ancestors, that holds a symbolic link followed on the way, including
+//! links in the target of another link (a link in a writable directory can
+//! be replaced too). As ssh does for keys:
 //!
 //! - write permission for everyone counts;
 //! - write permission for the group counts unless the group has no member
@@ -1387,6 +1389,13 @@ fn check_writers(path: &Path) -> Result<std::fs::Metadata, LoadError> {
             check(checked, metadata)?;
         }
     }
+    // The directories holding the links followed, and each one above them:
+    // those of links met along the way are in neither path.
+    for (directory, reached) in &walk.linked {
+        for (checked, metadata) in directory.ancestors().zip(reached.iter().rev()) {
+            check(checked, metadata)?;
+        }
+    }
     Ok(file.clone())
 }
 
@@ -1414,6 +1423,12 @@ struct Walk {
     /// The metadata of what each leading part of `given` resolves to: `/`
     /// first, then one per component.
     given_reached: Vec<std::fs::Metadata>,
+    /// Each directory that held a symbolic link the walk followed, resolved,
+    /// with the metadata of every leading part of it, `/` first: whoever can
+    /// write there can point the link, and so the walk, elsewhere. Links met
+    /// along the way, in the target of another link, are in neither `given`
+    /// nor `canonical`.
+    linked: Vec<(PathBuf, Vec<std::fs::Metadata>)>,
 }
 
 /// One step of a [`Walk`].
@@ -1465,6 +1480,7 @@ impl Walk {
         let mut given_reached = Vec::with_capacity(steps.len() / 2 + 1);
         given_reached.push(root.clone());
         let mut links = 0;
+        let mut linked = Vec::new();
         while let Some(step) = steps.pop() {
             let here = reached.last().unwrap_or(&root);
             if let Step::Given = step {
@@ -1501,6 +1517,7 @@ impl Walk {
             }
             let target = std::fs::read_link(&resolved)?.into_os_string().into_vec();
             resolved.pop();
+            linked.push((resolved.clone(), reached.clone()));
             if target.is_empty() {
                 return Err(Error::from(ErrorKind::NotFound));
             }
@@ -1517,6 +1534,7 @@ impl Walk {
             canonical: resolved,
             reached,
             given_reached,
+            linked,
         })
     }
 

@@ -195,6 +195,40 @@ fn a_symbolic_link_in_a_writable_directory_is_refused() {
 }
 
 #[test]
+fn a_link_met_along_the_way_in_a_writable_directory_is_refused() {
+    let scratch = Scratch::new("link-chain");
+    let path = scratch.plugin(&scratch.dir("safe", 0o755), 0o755);
+    // entry/libcopy.so -> ../hops/libcopy.so -> <scratch>/safe/libcopy.so:
+    // neither the path as given nor the file it names is below `hops`.
+    let hops = scratch.dir("hops", 0o755);
+    symlink(&path, hops.join("libcopy.so")).unwrap();
+    let entry = scratch.dir("entry", 0o755).join("libcopy.so");
+    symlink("../hops/libcopy.so", &entry).unwrap();
+    assert_eq!(open(&entry).unwrap().info().name, "fixture-good");
+    chmod(&hops, 0o777);
+    let (writable, ..) = refused(&entry);
+    assert_eq!(writable, hops, "anyone may point the second link elsewhere");
+}
+
+#[test]
+fn a_directory_link_met_along_the_way_in_a_writable_directory_is_refused() {
+    let scratch = Scratch::new("directory-link-chain");
+    let safe = scratch.dir("safe", 0o755);
+    scratch.plugin(&safe, 0o755);
+    // entry/lib -> ../hops/hop, and hops/hop -> <scratch>/safe: the file is
+    // reached as <scratch>/entry/lib/libcopy.so.
+    let hops = scratch.dir("hops", 0o755);
+    symlink(&safe, hops.join("hop")).unwrap();
+    let entry = scratch.dir("entry", 0o755);
+    symlink("../hops/hop", entry.join("lib")).unwrap();
+    let path = entry.join("lib/libcopy.so");
+    assert_eq!(open(&path).unwrap().info().name, "fixture-good");
+    chmod(&hops, 0o777);
+    let (writable, ..) = refused(&path);
+    assert_eq!(writable, hops, "anyone may point `hop` elsewhere");
+}
+
+#[test]
 fn a_group_writable_file_whose_group_has_other_members_is_refused() {
     let scratch = Scratch::new("group-others");
     if !scratch.as_root() {
