@@ -15,6 +15,9 @@
 //!   checks who can write it, reads its headers and dynamic symbols (a page
 //!   at its start and one at its end) first, and calls the constructor,
 //!   whose first run faults in the plugin's code.
+//! - `libloading_after_…` are not contenders but floors: the raw load after
+//!   the system calls that mpplugin's checks make, with nothing parsed. No
+//!   loader that makes those checks can beat them.
 //!
 //! Both sides also construct nothing more than they must: mpplugin's `load`
 //! checks the declaration and calls the constructor (and the plugin is
@@ -46,6 +49,11 @@ fn scratch() -> PathBuf {
 
 /// The `good` fixture, built once.
 static GOOD: LazyLock<&'static Path> = LazyLock::new(|| mpplugin_tests::fixtures::fixture("good"));
+
+/// `GOOD` resolved (its path has a `..`), whose components mpplugin's
+/// check visits.
+static CANONICAL: LazyLock<PathBuf> =
+    LazyLock::new(|| std::fs::canonicalize(*GOOD).expect("the good fixture"));
 
 /// The fixture's exported declaration symbol, as mpplugin found it.
 static SYMBOL: LazyLock<String> = LazyLock::new(|| {
@@ -86,6 +94,27 @@ fn raw_load(path: &Path) -> libloading::Library {
     }
 }
 
+/// The system calls that checking who can write a file and reading its
+/// headers cost at the least, with nothing parsed: one `lstat` per
+/// component of `path` (which has no links), then open, `fstat`, a page read
+/// at each end, close. mpplugin's `load` makes these and no more on a cold
+/// load, so `raw_load` after them is the floor for a loader that checks.
+fn check_syscalls(path: &Path) {
+    use std::os::unix::fs::FileExt;
+
+    for ancestor in path.ancestors() {
+        divan::black_box(std::fs::symlink_metadata(ancestor).expect("lstat"));
+    }
+    let file = std::fs::File::open(path).expect("open");
+    let length = file.metadata().expect("fstat").len();
+    let mut page = [0; 4096];
+    file.read_exact_at(&mut page, 0).expect("the first page");
+    divan::black_box(&page);
+    file.read_exact_at(&mut page, length - 4096)
+        .expect("the last page");
+    divan::black_box(&page);
+}
+
 fn mpplugin_load(path: &Path) -> mpplugin::LoadedPlugin<Event> {
     // SAFETY: the fixture is built from this repository's source.
     unsafe { mpplugin::load::<Event>(path) }.expect("the good fixture loads")
@@ -98,6 +127,20 @@ mod warm {
     fn libloading_new_and_get(bencher: Bencher<'_, '_>) {
         let _held = raw_load(&GOOD);
         bencher.bench_local(|| raw_load(&GOOD));
+    }
+
+    /// Not a contender: the floor for a loader that checks on every open
+    /// who can write the file, one `lstat` per component of its path.
+    #[divan::bench(sample_count = 200, sample_size = 50)]
+    fn libloading_after_lstat_walk(bencher: Bencher<'_, '_>) {
+        let _held = raw_load(&GOOD);
+        LazyLock::force(&CANONICAL);
+        bencher.bench_local(|| {
+            for ancestor in CANONICAL.ancestors() {
+                divan::black_box(std::fs::symlink_metadata(ancestor).expect("lstat"));
+            }
+            raw_load(&GOOD)
+        });
     }
 
     #[divan::bench(sample_count = 200, sample_size = 50)]
@@ -135,6 +178,16 @@ mod cold {
         bencher
             .with_inputs(fresh_copy)
             .bench_local_values(|path| raw_load(&path));
+    }
+
+    /// Not a contender: the floor. See `check_syscalls`.
+    #[divan::bench(sample_count = 30, sample_size = 1)]
+    fn libloading_after_check_syscalls(bencher: Bencher<'_, '_>) {
+        LazyLock::force(&SYMBOL);
+        bencher.with_inputs(fresh_copy).bench_local_values(|path| {
+            check_syscalls(&path);
+            raw_load(&path)
+        });
     }
 
     #[divan::bench(sample_count = 30, sample_size = 1)]
