@@ -76,6 +76,7 @@ mod host;
 pub mod load;
 mod message;
 mod plugin;
+mod sync;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 mod worker;

@@ -25,19 +25,22 @@
 //! instead of waking it for every message (measured: 4 to 40 times the
 //! throughput on two cores).
 
-use std::cell::UnsafeCell;
 use std::collections::VecDeque;
 use std::mem::MaybeUninit;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+use std::sync::atomic::Ordering;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::Poll;
-use std::thread::{self, Thread};
 #[cfg(feature = "tokio")]
 use std::{future::poll_fn, task::Waker};
 
 use crate::host::{Ending, Exit, PluginId};
 use crate::plugin::{Handled, panic_message};
+// The queue's primitives are loom's in the model check, the worker's std's.
+use crate::sync::atomic::{AtomicBool, AtomicUsize, fence};
+use crate::sync::cell::UnsafeCell;
+use crate::sync::thread::{self, Thread};
+use crate::sync::{self, load_owned};
 use crate::{Message, Plugin};
 
 /// Who is asleep on the other side of a queue.
@@ -59,10 +62,10 @@ impl Waiter {
 
 /// A waiter slot. Only touched on the way to sleep and to wake a sleeper,
 /// never on a write or take that finds what it needs.
-struct Sleeper(Mutex<Option<Waiter>>);
+struct Sleeper(sync::Mutex<Option<Waiter>>);
 
 impl Sleeper {
-    fn slot(&self) -> MutexGuard<'_, Option<Waiter>> {
+    fn slot(&self) -> sync::MutexGuard<'_, Option<Waiter>> {
         // Nothing panics while holding this lock.
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -217,14 +220,26 @@ impl<T> Queue<T> {
                 .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
                 .collect(),
             capacity,
-            consumer_waiter: Sleeper(Mutex::new(None)),
-            producer_waiter: Sleeper(Mutex::new(None)),
+            consumer_waiter: Sleeper(sync::Mutex::new(None)),
+            producer_waiter: Sleeper(sync::Mutex::new(None)),
             discard: AtomicBool::new(false),
         }
     }
 
-    fn slot(&self, count: usize) -> *mut MaybeUninit<Message<T>> {
-        self.slots[count & (self.slots.len() - 1)].get()
+    fn slot(&self, count: usize) -> &UnsafeCell<MaybeUninit<Message<T>>> {
+        &self.slots[count & (self.slots.len() - 1)]
+    }
+
+    /// Moves message `count` out of its slot: a mutable access, so that loom
+    /// reports two takes of one message as a race.
+    ///
+    /// # Safety
+    /// The slot holds a message, and nothing reads the slot again before the
+    /// producer writes it anew.
+    unsafe fn take(&self, count: usize) -> Message<T> {
+        // SAFETY: the caller's.
+        self.slot(count)
+            .with_mut(|slot| unsafe { (*slot).assume_init_read() })
     }
 
     fn tail(&self) -> &AtomicUsize {
@@ -272,7 +287,8 @@ impl<T> Queue<T> {
         // with it (the acquire load that read that head) and reads it only
         // after the store below publishes it (release); only this producer
         // writes slots.
-        unsafe { (*self.slot(pushed)).write(message.clone()) };
+        self.slot(pushed)
+            .with_mut(|slot| unsafe { (*slot).write(message.clone()) });
         self.tail().store(tail.wrapping_add(ONE), Ordering::Release);
         self.producer.0.unsettled.store(true, Ordering::Relaxed);
         Write::Written
@@ -321,7 +337,7 @@ impl<T> Queue<T> {
         // consumer, gone, read no slot at or past `last`. Taking it back and
         // lowering the tail leaves `head..tail` holding exactly the messages
         // still in the ring.
-        let message = unsafe { (*self.slot(written)).assume_init_read() };
+        let message = unsafe { self.take(written) };
         self.tail().store(tail.wrapping_sub(ONE), Ordering::Relaxed);
         // Not the last reference: the host holds the message it sends.
         drop(message);
@@ -435,9 +451,7 @@ impl<T> Queue<T> {
                 for n in 0..queued {
                     // SAFETY: slots `taken..tail` were written and published
                     // by the producer (acquire of tail) and are read once, here.
-                    batch.push_back(unsafe {
-                        (*self.slot(taken.wrapping_add(n))).assume_init_read()
-                    });
+                    batch.push_back(unsafe { self.take(taken.wrapping_add(n)) });
                 }
                 let before = self.head().fetch_add(queued * ONE, Ordering::AcqRel);
                 if before & WAITING != 0 {
@@ -512,7 +526,7 @@ impl<T> Queue<T> {
             // SAFETY: slots `taken..tail` hold published messages that
             // nobody else reads: the producer takes back only a message at
             // or past `last`, and each is read once, here.
-            unhandled.push(unsafe { (*self.slot(taken.wrapping_add(n))).assume_init_read() });
+            unhandled.push(unsafe { self.take(taken.wrapping_add(n)) });
         }
         self.head().fetch_add(left * ONE, Ordering::AcqRel);
         drop_contained(unhandled);
@@ -533,12 +547,13 @@ impl<T> Drop for Queue<T> {
     fn drop(&mut self) {
         // A worker cancelled before `finish` (its runtime shut down) leaves
         // messages in the ring.
-        let taken = count(*self.consumer.0.head.get_mut());
-        let left = distance(taken, count(*self.producer.0.tail.get_mut()));
+        let taken = count(load_owned(&mut self.consumer.0.head));
+        let left = distance(taken, count(load_owned(&mut self.producer.0.tail)));
         for n in 0..left {
             // SAFETY: slots `taken..tail` hold messages nobody took, and
             // `&mut self` means nobody else can.
-            unsafe { (*self.slot(taken.wrapping_add(n))).assume_init_drop() };
+            self.slot(taken.wrapping_add(n))
+                .with_mut(|slot| unsafe { (*slot).assume_init_drop() });
         }
     }
 }
@@ -697,6 +712,7 @@ impl<T: 'static> Drop for Worker<T> {
 mod tests {
     use std::sync::Arc;
     use std::sync::atomic::Ordering;
+    use std::thread;
 
     use super::*;
 
@@ -731,7 +747,7 @@ mod tests {
         // The consumer saw it and counted it as unhandled; `finish` dropped it.
         end_consumer(&queue, 1);
         // SAFETY: message 0 is in its slot; the consumer's `finish` takes it.
-        drop(unsafe { (*queue.slot(0)).assume_init_read() });
+        drop(unsafe { queue.take(0) });
         assert!(matches!(queue.settle(&fence_writes()), Settled::Delivered));
         assert_eq!(count(queue.tail().load(Ordering::SeqCst)), 1);
         drop(queue);
@@ -748,7 +764,7 @@ mod tests {
         assert!(matches!(queue.settle(&fence_writes()), Settled::Nothing));
         end_consumer(&queue, 1);
         // SAFETY: as above, the ended consumer's share.
-        drop(unsafe { (*queue.slot(0)).assume_init_read() });
+        drop(unsafe { queue.take(0) });
         assert!(matches!(queue.try_write(&message), Write::Gone));
         assert!(matches!(queue.room(), Room::Gone));
     }
