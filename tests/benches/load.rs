@@ -102,9 +102,7 @@ fn raw_load(path: &Path) -> libloading::Library {
 fn check_syscalls(path: &Path) {
     use std::os::unix::fs::FileExt;
 
-    for ancestor in path.ancestors() {
-        divan::black_box(std::fs::symlink_metadata(ancestor).expect("lstat"));
-    }
+    lstat_each_component(path);
     let file = std::fs::File::open(path).expect("open");
     let length = file.metadata().expect("fstat").len();
     let mut page = [0; 4096];
@@ -113,6 +111,23 @@ fn check_syscalls(path: &Path) {
     file.read_exact_at(&mut page, length - 4096)
         .expect("the last page");
     divan::black_box(&page);
+}
+
+/// One `lstat` per component of `path`, as mpplugin's check of who can write
+/// it makes for a path without links.
+fn lstat_each_component(path: &Path) {
+    for ancestor in path.ancestors() {
+        divan::black_box(std::fs::symlink_metadata(ancestor).expect("lstat"));
+    }
+}
+
+/// Times `load` on a fresh copy of the fixture per iteration (the copy is
+/// made outside the timing).
+fn on_fresh_copies<O>(bencher: Bencher<'_, '_>, load: impl Fn(&Path) -> O) {
+    LazyLock::force(&SYMBOL);
+    bencher
+        .with_inputs(fresh_copy)
+        .bench_local_values(|path| load(&path));
 }
 
 fn mpplugin_load(path: &Path) -> mpplugin::LoadedPlugin<Event> {
@@ -136,9 +151,7 @@ mod warm {
         let _held = raw_load(&GOOD);
         LazyLock::force(&CANONICAL);
         bencher.bench_local(|| {
-            for ancestor in CANONICAL.ancestors() {
-                divan::black_box(std::fs::symlink_metadata(ancestor).expect("lstat"));
-            }
+            lstat_each_component(&CANONICAL);
             raw_load(&GOOD)
         });
     }
@@ -174,28 +187,21 @@ mod cold {
 
     #[divan::bench(sample_count = 30, sample_size = 1)]
     fn libloading_new_and_get(bencher: Bencher<'_, '_>) {
-        LazyLock::force(&SYMBOL);
-        bencher
-            .with_inputs(fresh_copy)
-            .bench_local_values(|path| raw_load(&path));
+        on_fresh_copies(bencher, raw_load);
     }
 
     /// Not a contender: the floor. See `check_syscalls`.
     #[divan::bench(sample_count = 30, sample_size = 1)]
     fn libloading_after_check_syscalls(bencher: Bencher<'_, '_>) {
-        LazyLock::force(&SYMBOL);
-        bencher.with_inputs(fresh_copy).bench_local_values(|path| {
-            check_syscalls(&path);
-            raw_load(&path)
+        on_fresh_copies(bencher, |path| {
+            check_syscalls(path);
+            raw_load(path)
         });
     }
 
     #[divan::bench(sample_count = 30, sample_size = 1)]
     fn mpplugin_load(bencher: Bencher<'_, '_>) {
-        LazyLock::force(&SYMBOL);
-        bencher
-            .with_inputs(fresh_copy)
-            .bench_local_values(|path| super::mpplugin_load(&path));
+        on_fresh_copies(bencher, super::mpplugin_load);
     }
 }
 
@@ -206,11 +212,10 @@ mod cold_parts {
 
     #[divan::bench(sample_count = 30, sample_size = 1)]
     fn plugin_library_open(bencher: Bencher<'_, '_>) {
-        LazyLock::force(&SYMBOL);
-        bencher
-            .with_inputs(fresh_copy)
-            // SAFETY: the fixture is built from this repository's source.
-            .bench_local_values(|path| unsafe { mpplugin::PluginLibrary::open(path) }.unwrap());
+        // SAFETY: the fixture is built from this repository's source.
+        on_fresh_copies(bencher, |path| {
+            unsafe { mpplugin::PluginLibrary::open(path) }.unwrap()
+        });
     }
 
     #[divan::bench(sample_count = 30, sample_size = 1)]
