@@ -1020,18 +1020,33 @@ mod loom_tests {
         WAYS.assert_all_taken();
     }
 
+    /// Every message arrived, in order, and none is held anywhere else.
+    fn assert_all_arrived(received: Vec<Message<usize>>, sent: &[Message<usize>]) {
+        assert!(same(&received, sent), "every message, in order");
+        drop(received);
+        assert!(all_dropped(sent));
+    }
+
+    /// The model of a plugin running throughout: `count` messages through a
+    /// queue of `capacity`, then the close.
+    fn send_all_and_drain(capacity: usize, count: usize) {
+        loom::model(move || {
+            let sent = messages(count);
+            let ours = sent.clone();
+            let ((), received) = run(
+                Queue::new(capacity),
+                move |queue| send_all(queue, &ours),
+                drain,
+            );
+            assert_all_arrived(received, &sent);
+        });
+    }
+
     /// A consumer that goes to sleep is always woken, by a write or by the
     /// close: loom reports a deadlock if it stays parked.
     #[test]
     fn loom_sleeping_consumer_is_woken_for_every_message_and_the_close() {
-        loom::model(|| {
-            let sent = messages(2);
-            let ours = sent.clone();
-            let ((), received) = run(Queue::new(2), move |queue| send_all(queue, &ours), drain);
-            assert!(same(&received, &sent), "every message, in order");
-            drop(received);
-            assert!(all_dropped(&sent));
-        });
+        send_all_and_drain(2, 2);
     }
 
     /// Each message wakes the consumer by itself, not by a later send or the
@@ -1065,9 +1080,7 @@ mod loom_tests {
                     received
                 },
             );
-            assert!(same(&received, &sent), "every message, in order");
-            drop(received);
-            assert!(all_dropped(&sent));
+            assert_all_arrived(received, &sent);
         });
     }
 
@@ -1076,13 +1089,6 @@ mod loom_tests {
     /// written over or lost.
     #[test]
     fn loom_full_queue_makes_the_producer_wait_and_loses_nothing() {
-        loom::model(|| {
-            let sent = messages(3);
-            let ours = sent.clone();
-            let ((), received) = run(Queue::new(1), move |queue| send_all(queue, &ours), drain);
-            assert!(same(&received, &sent), "every message, in order");
-            drop(received);
-            assert!(all_dropped(&sent));
-        });
+        send_all_and_drain(1, 3);
     }
 }
