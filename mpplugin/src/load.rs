@@ -1377,24 +1377,23 @@ fn check_writers(path: &Path) -> Result<std::fs::Metadata, LoadError> {
         }
         Ok(())
     };
+    // A path and each leading part of it, with their metadata (`/` first).
+    let mut check_all = |path: &Path, reached: &[std::fs::Metadata]| {
+        (path.ancestors().zip(reached.iter().rev()))
+            .try_for_each(|(checked, metadata)| check(checked, metadata))
+    };
     // The file, then each directory above it, up to `/`.
-    for (checked, metadata) in walk.canonical.ancestors().zip(walk.reached.iter().rev()) {
-        check(checked, metadata)?;
-    }
+    check_all(&walk.canonical, &walk.reached)?;
     // The directories of the path as given hold its symbolic links, if any,
-    // and whoever can write there can point them elsewhere.
+    // and whoever can write there can point them elsewhere. (Its last part
+    // is the file again, which passed above.)
     if walk.given != walk.canonical {
-        let directories = walk.given.ancestors().skip(1);
-        for (checked, metadata) in directories.zip(walk.given_reached.iter().rev().skip(1)) {
-            check(checked, metadata)?;
-        }
+        check_all(&walk.given, &walk.given_reached)?;
     }
     // The directories holding the links followed, and each one above them:
     // those of links met along the way are in neither path.
     for (directory, reached) in &walk.linked {
-        for (checked, metadata) in directory.ancestors().zip(reached.iter().rev()) {
-            check(checked, metadata)?;
-        }
+        check_all(directory, reached)?;
     }
     Ok(file.clone())
 }
@@ -2141,20 +2140,18 @@ mod tests {
                 ),
             };
             let inode = |metadata: &std::fs::Metadata| (metadata.dev(), metadata.ino());
-            let reached: Vec<_> = walk.reached.iter().rev().map(inode).collect();
-            let expected: Vec<_> = walk
-                .canonical
-                .ancestors()
-                .map(|ancestor| inode(&std::fs::metadata(ancestor).unwrap()))
-                .collect();
-            assert_eq!(reached, expected, "{case}");
-            let given: Vec<_> = walk.given_reached.iter().rev().map(inode).collect();
-            let expected: Vec<_> = walk
-                .given
-                .ancestors()
-                .map(|ancestor| inode(&std::fs::metadata(ancestor).unwrap()))
-                .collect();
-            assert_eq!(given, expected, "{case}");
+            // What the walk reached for each leading part of `path`, and what
+            // `stat` finds there.
+            let compare = |path: &Path, reached: &[std::fs::Metadata]| {
+                let reached: Vec<_> = reached.iter().rev().map(inode).collect();
+                let expected: Vec<_> = path
+                    .ancestors()
+                    .map(|ancestor| inode(&std::fs::metadata(ancestor).unwrap()))
+                    .collect();
+                assert_eq!(reached, expected, "{case}");
+            };
+            compare(&walk.canonical, &walk.reached);
+            compare(&walk.given, &walk.given_reached);
         }
     }
 }
