@@ -60,13 +60,19 @@ impl<T: Send + Sync + 'static, const BLOCKING: bool> Tokio<T, BLOCKING> {
     }
 }
 
+/// A multi-threaded tokio runtime with 2 workers, timers and I/O: the one the
+/// tests of the tokio host run on.
+pub fn two_worker_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
 impl<T: Send + Sync + 'static, const BLOCKING: bool> Driver<T> for Tokio<T, BLOCKING> {
     fn new() -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("a tokio runtime");
+        let runtime = two_worker_runtime();
         Self {
             host: Some(mpplugin::tokio::Host::new()),
             runtime,

@@ -501,11 +501,7 @@ fn loaded_plugins_detach_with_their_status() {
 }
 
 fn run_in_tokio_host(execution: mpplugin::tokio::Execution) -> (Vec<String>, Vec<mpplugin::Exit>) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = mpplugin_tests::driver::two_worker_runtime();
     runtime.block_on(async {
         let mut host = mpplugin::tokio::Host::<Event>::new();
         for plugin in three_loaded_plugins() {

@@ -109,11 +109,7 @@ fn task_execution_yields_to_other_tasks_while_it_has_messages() {
 fn a_cancelled_end_still_stops_every_plugin_when_the_host_is_dropped() {
     let (permit, permits) = mpsc::channel();
     let (record_probe, record) = mpplugin_tests::probe::Probe::new();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = mpplugin_tests::driver::two_worker_runtime();
     runtime.block_on(async {
         let mut host = Host::<u64>::new();
         host.attach_with(record_probe.gated(permits), 64, Execution::Blocking);
