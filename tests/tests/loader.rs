@@ -51,6 +51,7 @@ fn assert_not_a_library(path: &Path, reason_contains: &str) {
             reason,
         }) => {
             assert_eq!(reported, path);
+            assert!(!reason_contains.is_empty(), "every string contains \"\"");
             assert!(reason.contains(reason_contains), "reason: {reason}");
         }
         other => panic!("expected NotALibrary, got {other:?}"),
@@ -66,14 +67,14 @@ fn a_directory_is_not_a_library() {
 fn a_text_file_is_not_a_library() {
     let path = scratch("notes.so");
     std::fs::write(&path, "these are not the bytes you are looking for\n").unwrap();
-    assert_not_a_library(&path, "");
+    assert_not_a_library(&path, "Unknown file magic");
 }
 
 #[test]
 fn an_empty_file_is_not_a_library() {
     let path = scratch("empty.so");
     std::fs::write(&path, "").unwrap();
-    assert_not_a_library(&path, "");
+    assert_not_a_library(&path, "Could not read file magic");
 }
 
 #[test]
@@ -128,12 +129,25 @@ fn a_library_with_two_declarations_is_refused() {
 fn assert_bad_declaration(name: &str, reason_contains: &str) {
     let path = fixture(name);
     match open(path) {
-        Err(LoadError::BadDeclaration {
-            path: reported,
-            reason,
-        }) => {
+        Err(error @ LoadError::BadDeclaration { .. }) => {
+            let text = error.to_string();
+            let LoadError::BadDeclaration {
+                path: reported,
+                reason,
+            } = error
+            else {
+                unreachable!()
+            };
             assert_eq!(reported, path);
             assert!(reason.contains(reason_contains), "reason: {reason}");
+            // The path, what is wrong, and the fix.
+            assert_eq!(
+                text,
+                format!(
+                    "`{}` exports a corrupt mpplugin declaration: {reason}; rebuild the plugin",
+                    path.display()
+                )
+            );
         }
         other => panic!("expected BadDeclaration, got {other:?}"),
     }
@@ -149,7 +163,12 @@ fn a_symbol_smaller_than_the_prefix_is_a_bad_declaration() {
 
 #[test]
 fn a_wrong_magic_value_is_a_bad_declaration() {
-    assert_bad_declaration("bad-magic", "not mpplugin's 0x6e6967756c70706d");
+    // The plugin's value and the host's.
+    let plugin = u64::from_le_bytes(*b"notmpplg");
+    assert_bad_declaration(
+        "bad-magic",
+        &format!("its magic value is {plugin:#018x}, not mpplugin's 0x6e6967756c70706d"),
+    );
 }
 
 #[test]
@@ -160,13 +179,22 @@ fn a_declaration_of_the_wrong_size_is_a_bad_declaration() {
 #[test]
 fn another_abi_version_is_refused() {
     let path = fixture("abi-version");
+    let error = open(path).unwrap_err();
     assert_eq!(
-        open(path).unwrap_err(),
+        error,
         LoadError::AbiVersion {
             path: path.to_owned(),
             host: abi::ABI_VERSION,
             plugin: 999
         }
+    );
+    let text = error.to_string();
+    assert!(
+        text.contains(&format!(
+            "built for mpplugin ABI version 999, this host uses ABI version {}",
+            abi::ABI_VERSION
+        )) && text.contains("rebuild the plugin against the host's version of mpplugin"),
+        "{text}"
     );
 }
 
@@ -194,13 +222,22 @@ fn another_rustc_is_refused() {
 #[test]
 fn another_target_is_refused() {
     let path = fixture("other-target");
+    let error = open(path).unwrap().instantiate::<Event>().unwrap_err();
     assert_eq!(
-        open(path).unwrap().instantiate::<Event>().unwrap_err(),
+        error,
         LoadError::Target {
             path: path.to_owned(),
             host: abi::TARGET.to_owned(),
             plugin: "riscv64gc-unknown-linux-gnu".to_owned(),
         }
+    );
+    let text = error.to_string();
+    assert!(
+        text.contains(&format!(
+            "built for target `riscv64gc-unknown-linux-gnu`, this host for `{0}`: rebuild the plugin for `{0}`",
+            abi::TARGET
+        )),
+        "{text}"
     );
 }
 
@@ -223,6 +260,90 @@ fn another_message_type_is_refused_with_name_size_and_alignment() {
     let text = error.to_string();
     assert!(text.contains("`u32` (size 4, align 4)"), "{text}");
     assert!(text.contains("`fixture_types::Event` (size"), "{text}");
+}
+
+/// The refusal of `fixture-<name>`, a hand-made declaration of message type
+/// `fixture_types::Event` by name, for messages of that type.
+fn message_refusal(name: &str, size: usize, align: usize) -> (LoadError, LoadError) {
+    let path = fixture(name);
+    let expected = LoadError::MessageType {
+        path: path.to_owned(),
+        host: TypeInfo::of::<Event>(),
+        plugin: TypeInfo {
+            name: "fixture_types::Event".to_owned(),
+            size,
+            align,
+        },
+    };
+    (
+        open(path).unwrap().instantiate::<Event>().unwrap_err(),
+        expected,
+    )
+}
+
+#[test]
+fn a_message_type_of_the_same_name_and_another_size_is_refused() {
+    let size = size_of::<Event>() + 8;
+    let (error, expected) = message_refusal("message-size", size, align_of::<Event>());
+    assert_eq!(error, expected);
+    let text = error.to_string();
+    assert!(
+        text.contains(&format!(
+            "handles messages of type `fixture_types::Event` (size {size}, align {})",
+            align_of::<Event>()
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_message_type_of_the_same_name_and_size_and_another_alignment_is_refused() {
+    let align = align_of::<Event>() * 2;
+    let (error, expected) = message_refusal("message-align", size_of::<Event>(), align);
+    assert_eq!(error, expected);
+}
+
+/// The refusal of `fixture-<name>`, a hand-made declaration that takes a
+/// `Vec<String>` by name, given a `Vec<String>`.
+fn argument_refusal(name: &str, size: usize, align: usize) -> (LoadError, LoadError) {
+    let path = fixture(name);
+    let expected = LoadError::ArgumentType {
+        path: path.to_owned(),
+        host: Some(TypeInfo::of::<Vec<String>>()),
+        plugin: Some(TypeInfo {
+            name: std::any::type_name::<Vec<String>>().to_owned(),
+            size,
+            align,
+        }),
+    };
+    let library = open(path).unwrap();
+    let error = library
+        .instantiate_with::<Event, _>(&args(&["x"]))
+        .unwrap_err();
+    (error, expected)
+}
+
+#[test]
+fn an_argument_type_of_the_same_name_and_another_size_is_refused() {
+    let size = size_of::<Vec<String>>() + 8;
+    let (error, expected) = argument_refusal("argument-size", size, align_of::<Vec<String>>());
+    assert_eq!(error, expected);
+    let text = error.to_string();
+    assert!(
+        text.contains(&format!(
+            "takes `{}` (size {size}, align {})",
+            std::any::type_name::<Vec<String>>(),
+            align_of::<Vec<String>>()
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_argument_type_of_the_same_name_and_size_and_another_alignment_is_refused() {
+    let align = align_of::<Vec<String>>() * 2;
+    let (error, expected) = argument_refusal("argument-align", size_of::<Vec<String>>(), align);
+    assert_eq!(error, expected);
 }
 
 #[test]
@@ -280,13 +401,82 @@ fn a_plugin_built_with_panic_abort_is_refused() {
     let path = fixture("panic-abort");
     let library = open(path).unwrap();
     assert_eq!(library.info().panic_strategy, PanicStrategy::Abort);
+    let error = library.instantiate::<Event>().unwrap_err();
     assert_eq!(
-        library.instantiate::<Event>().unwrap_err(),
+        error,
         LoadError::PanicStrategy {
             path: path.to_owned(),
             plugin: PanicStrategy::Abort
         }
     );
+    // The plugin's strategy, what it would do to the host, and the one the
+    // host needs.
+    let text = error.to_string();
+    assert!(
+        text.contains("was built with `panic = \"abort\"`: a panic in it would abort the host")
+            && text.contains("build it with `panic = \"unwind\"`"),
+        "{text}"
+    );
+}
+
+// ---- the order of the checks ----
+
+/// The refusal of `instantiate_with` of `fixture-<name>` with a
+/// `Vec<String>`, or of `instantiate` without an argument.
+fn refusal_of<T: Send + Sync + 'static>(name: &str, with_argument: bool) -> LoadError {
+    let library = open(fixture(name)).unwrap();
+    let result = if with_argument {
+        library.instantiate_with::<T, _>(&args(&["x"]))
+    } else {
+        library.instantiate::<T>()
+    };
+    result.map(|_| ()).unwrap_err()
+}
+
+#[test]
+fn a_plugin_wrong_on_several_counts_gets_the_earliest_refusal() {
+    // Each of these is wrong on the count named and on every later one
+    // (README, "What the loader checks": in order, each a distinct error).
+    let path = fixture("wrong-from-abi-version");
+    assert!(
+        matches!(open(path), Err(LoadError::AbiVersion { plugin: 999, .. })),
+        "{:?}",
+        open(path).map(|_| ())
+    );
+    let error = refusal_of::<Event>("wrong-from-rustc", false);
+    assert!(matches!(error, LoadError::Rustc { .. }), "{error:?}");
+    let error = open(fixture("wrong-from-rustc")).unwrap().check_build();
+    assert!(matches!(error, Err(LoadError::Rustc { .. })), "{error:?}");
+    let error = refusal_of::<Event>("wrong-from-mpplugin", false);
+    assert!(
+        matches!(error, LoadError::MppluginVersion { .. }),
+        "{error:?}"
+    );
+    // The host makes the later counts wrong too: a target and a message
+    // type, a message and an argument type, an argument type and the panic
+    // strategy.
+    let error = refusal_of::<u32>("other-target", false);
+    assert!(matches!(error, LoadError::Target { .. }), "{error:?}");
+    let error = refusal_of::<Event>("other-message", true);
+    assert!(matches!(error, LoadError::MessageType { .. }), "{error:?}");
+    let error = refusal_of::<Event>("panic-abort", true);
+    assert!(matches!(error, LoadError::ArgumentType { .. }), "{error:?}");
+}
+
+#[test]
+fn a_file_others_can_write_is_refused_before_it_is_read() {
+    use std::os::unix::fs::PermissionsExt;
+    // Neither a library nor safe: the permission check comes first.
+    let path = scratch("writable-notes.so");
+    std::fs::write(&path, "these are not the bytes you are looking for\n").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let error = open(&path).map(|_| ()).unwrap_err();
+    assert!(
+        matches!(error, LoadError::WritableByOthers { .. }),
+        "{error:?}"
+    );
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert_not_a_library(&path, "Unknown file magic");
 }
 
 #[test]
@@ -358,7 +548,42 @@ fn info_describes_a_plugin_without_constructing_it() {
         "{shown}"
     );
     library.check_with::<Event, Vec<String>>().unwrap();
-    assert!(library.check::<Event>().is_err());
+    assert!(
+        matches!(
+            library.check::<Event>(),
+            Err(LoadError::ArgumentType {
+                host: None,
+                plugin: Some(_),
+                ..
+            })
+        ),
+        "{:?}",
+        library.check::<Event>()
+    );
+}
+
+#[test]
+fn opening_inspecting_and_checking_construct_nothing() {
+    // Its constructor panics: had anything below called it, it would fail.
+    let path = fixture("constructor-panics");
+    let library = open(path).unwrap();
+    assert_eq!(library.info().name, "fixture-constructor-panics");
+    assert!(
+        library
+            .info()
+            .to_string()
+            .contains("fixture-constructor-panics")
+    );
+    library.check::<Event>().unwrap();
+    library.check_build().unwrap();
+    // Construction is where it fails, and only there.
+    assert!(
+        matches!(
+            library.instantiate::<Event>(),
+            Err(LoadError::ConstructorPanicked { .. })
+        ),
+        "the constructor does panic when called"
+    );
 }
 
 #[test]
