@@ -72,6 +72,9 @@
 #![warn(missing_docs)]
 
 pub mod abi;
+#[cfg(feature = "build")]
+pub mod build;
+mod file_name;
 mod host;
 pub mod load;
 mod message;
@@ -85,6 +88,7 @@ mod worker;
 #[path = "private.rs"]
 pub mod __private;
 
+pub use file_name::library_file_name;
 pub use host::{DEFAULT_CAPACITY, Delivery, Ending, Exit, Host, PluginId, SendError, TrySendError};
 pub use load::{LoadError, LoadedPlugin, OpenOptions, PluginInfo, PluginLibrary, load, load_with};
 pub use message::Message;

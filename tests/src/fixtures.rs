@@ -1,12 +1,13 @@
 //! Builds the fixture plugins (`tests/fixtures`, a workspace of their own) as
 //! real cdylibs, once per test process, and finds them by what cargo reports
-//! it built: no path is guessed, so `CARGO_TARGET_DIR` and profiles do not
-//! matter.
+//! it built (`mpplugin::build`): no path is guessed, so `CARGO_TARGET_DIR`
+//! and profiles do not matter.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::OnceLock;
+
+use mpplugin::build::Build;
 
 /// The fixtures' workspace.
 pub fn workspace() -> PathBuf {
@@ -23,61 +24,21 @@ pub fn target_dir() -> PathBuf {
     target.join("fixtures")
 }
 
-fn cargo() -> Command {
-    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    command
+/// A build of the fixtures' workspace into [`target_dir`].
+pub fn build() -> Build {
+    Build::new()
         .current_dir(workspace())
-        .arg("--quiet")
-        .stderr(Stdio::inherit());
-    command
+        .target_dir(target_dir())
 }
 
-/// Runs one cargo build and collects the cdylibs it reports, by crate name.
-/// `rustc_flags` go to rustc for the selected crate only (`cargo rustc`).
-fn build(arguments: &[&str], rustc_flags: &[&str], libraries: &mut HashMap<String, PathBuf>) {
-    let mut command = cargo();
-    command
-        .args(arguments)
-        .arg("--message-format=json-render-diagnostics")
-        .arg("--target-dir")
-        .arg(target_dir());
-    if !rustc_flags.is_empty() {
-        command.arg("--").args(rustc_flags);
-    }
-    let output = command
-        .output()
-        .expect("cannot run cargo to build the fixture plugins");
-    assert!(
-        output.status.success(),
-        "building the fixture plugins failed (see above)"
-    );
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        if message["reason"] != "compiler-artifact" {
-            continue;
-        }
-        let kinds = message["target"]["kind"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        if !kinds.iter().any(|kind| kind == "cdylib") {
-            continue;
-        }
-        let name = message["target"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .replace('-', "_");
-        for file in message["filenames"].as_array().into_iter().flatten() {
-            let file = PathBuf::from(file.as_str().unwrap_or_default());
-            let extension = file
-                .extension()
-                .and_then(|e| e.to_str())
-                .unwrap_or_default();
-            if ["so", "dylib", "dll"].contains(&extension) {
-                libraries.insert(name.clone(), file);
-            }
+/// Runs one build and collects the cdylibs it reports, by crate name.
+fn collect(build: Build, libraries: &mut HashMap<String, PathBuf>) {
+    let built = build
+        .run()
+        .unwrap_or_else(|error| panic!("cannot build the fixture plugins: {error}"));
+    for artifact in built.artifacts() {
+        if let Some(library) = &artifact.library {
+            libraries.insert(artifact.crate_name.clone(), library.clone());
         }
     }
 }
@@ -86,12 +47,13 @@ fn libraries() -> &'static HashMap<String, PathBuf> {
     static LIBRARIES: OnceLock<HashMap<String, PathBuf>> = OnceLock::new();
     LIBRARIES.get_or_init(|| {
         let mut libraries = HashMap::new();
-        build(&["build"], &[], &mut libraries);
+        collect(build(), &mut libraries);
         // Built with `panic = "abort"` for the one check about that; only this
         // crate gets the flag, as a user's release profile would give it.
-        build(
-            &["rustc", "-p", "fixture-panic-abort", "--lib"],
-            &["-C", "panic=abort"],
+        collect(
+            build()
+                .package("fixture-panic-abort")
+                .rustc_flags(["-C", "panic=abort"]),
             &mut libraries,
         );
         libraries
