@@ -1,0 +1,187 @@
+//! The declaration: reading what a plugin says about itself out of the
+//! loaded library (its prefix first, then the whole, then its strings and
+//! types into a [`PluginInfo`]), and comparing that with the host (rustc,
+//! mpplugin version, target, message and argument types, panic strategy).
+//! This file holds the loader's unsafe reads of the library's memory; it
+//! never opens a file or calls into the library (the constructor call is the
+//! pipeline's, in `mod.rs`).
+
+use std::ffi::c_void;
+use std::path::Path;
+
+use super::error::LoadError;
+use super::info::{PanicStrategy, PluginInfo, TypeInfo};
+use crate::abi::{self, DeclarationPrefix, PluginDeclaration, StrRef, TypeDescriptor};
+
+/// Reads the prefix, then (if it matches) the whole declaration.
+///
+/// # Safety
+/// `address` is the address of an exported symbol of a library that stays
+/// loaded for the rest of the process; if `symbol_size` is not 0, the symbol
+/// has that many bytes.
+pub(super) unsafe fn read_declaration(
+    path: &Path,
+    address: *const c_void,
+    symbol_size: u64,
+) -> Result<&'static PluginDeclaration, LoadError> {
+    let bad = |reason: String| LoadError::BadDeclaration {
+        path: path.to_owned(),
+        reason,
+    };
+    let fits = |size: usize| symbol_size == 0 || symbol_size >= size as u64;
+    if address.is_null() || !fits(size_of::<DeclarationPrefix>()) {
+        return Err(bad(format!(
+            "its symbol has {symbol_size} bytes, fewer than the {}-byte prefix",
+            size_of::<DeclarationPrefix>()
+        )));
+    }
+    // SAFETY: the symbol has at least the prefix's size (checked above when
+    // the file records sizes); the read is unaligned because nothing is
+    // known yet about what the symbol is.
+    let prefix = unsafe { address.cast::<DeclarationPrefix>().read_unaligned() };
+    if prefix.magic != abi::MAGIC {
+        return Err(bad(format!(
+            "its magic value is {:#018x}, not mpplugin's {:#018x}",
+            prefix.magic,
+            abi::MAGIC
+        )));
+    }
+    if prefix.abi_version != abi::ABI_VERSION {
+        return Err(LoadError::AbiVersion {
+            path: path.to_owned(),
+            host: abi::ABI_VERSION,
+            plugin: prefix.abi_version,
+        });
+    }
+    let size = size_of::<PluginDeclaration>();
+    if prefix.size as usize != size || !fits(size) {
+        return Err(bad(format!(
+            "it says it has {} bytes and its symbol {symbol_size}, where ABI version {} declarations have {size}",
+            prefix.size,
+            abi::ABI_VERSION
+        )));
+    }
+    let declaration = address.cast::<PluginDeclaration>();
+    if !declaration.is_aligned() {
+        return Err(bad("it is not aligned".to_owned()));
+    }
+    // SAFETY: the prefix matched this ABI version, so the symbol is a
+    // `PluginDeclaration` of this layout, aligned and large enough (checked
+    // above); the library is never unloaded, so it lives for `'static`.
+    Ok(unsafe { &*declaration })
+}
+
+/// Reads a declaration's strings and types.
+///
+/// # Safety
+/// `declaration` was read by `read_declaration` from a library that stays
+/// loaded.
+pub(super) unsafe fn describe(
+    path: &Path,
+    symbol: &str,
+    declaration: &PluginDeclaration,
+) -> Result<PluginInfo, LoadError> {
+    let text = |field: &str, value: StrRef| {
+        // SAFETY: a declaration's strings are string literals of the library,
+        // which stays loaded.
+        unsafe { value.to_str() }
+            .map(str::to_owned)
+            .ok_or_else(|| LoadError::BadDeclaration {
+                path: path.to_owned(),
+                reason: format!("its {field} is not UTF-8"),
+            })
+    };
+    let type_info = |field: &str, descriptor: &TypeDescriptor| {
+        Ok::<_, LoadError>(TypeInfo {
+            name: text(field, (descriptor.name)())?,
+            size: descriptor.size,
+            align: descriptor.align,
+        })
+    };
+    let panic_strategy = match declaration.panic_strategy {
+        abi::PANIC_UNWIND => PanicStrategy::Unwind,
+        abi::PANIC_ABORT => PanicStrategy::Abort,
+        other => PanicStrategy::Unknown(other),
+    };
+    Ok(PluginInfo {
+        path: path.to_owned(),
+        symbol: symbol.to_owned(),
+        name: text("name", declaration.name)?,
+        version: text("version", declaration.version)?,
+        plugin_type: text("plugin type", declaration.plugin_type)?,
+        message: type_info("message type", &declaration.message)?,
+        argument: match declaration.takes_argument {
+            0 => None,
+            _ => Some(type_info("argument type", &declaration.argument)?),
+        },
+        rustc: text("rustc", declaration.rustc)?,
+        target: text("target", declaration.target)?,
+        mpplugin_version: text("mpplugin version", declaration.mpplugin_version)?,
+        abi_version: declaration.prefix.abi_version,
+        panic_strategy,
+    })
+}
+
+/// The comparisons that need no message type: rustc, mpplugin version and
+/// target.
+pub(super) fn check_toolchain(info: &PluginInfo) -> Result<(), LoadError> {
+    let path = || info.path.clone();
+    if info.rustc != abi::RUSTC {
+        return Err(LoadError::Rustc {
+            path: path(),
+            host: abi::RUSTC.to_owned(),
+            plugin: info.rustc.clone(),
+        });
+    }
+    if info.mpplugin_version != abi::MPPLUGIN_VERSION {
+        return Err(LoadError::MppluginVersion {
+            path: path(),
+            host: abi::MPPLUGIN_VERSION.to_owned(),
+            plugin: info.mpplugin_version.clone(),
+        });
+    }
+    if info.target != abi::TARGET {
+        return Err(LoadError::Target {
+            path: path(),
+            host: abi::TARGET.to_owned(),
+            plugin: info.target.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// The plugin unwinds, so that its panics can be contained.
+pub(super) fn check_panic_strategy(info: &PluginInfo) -> Result<(), LoadError> {
+    if info.panic_strategy != PanicStrategy::Unwind {
+        return Err(LoadError::PanicStrategy {
+            path: info.path.clone(),
+            plugin: info.panic_strategy,
+        });
+    }
+    Ok(())
+}
+
+/// Every comparison, in the order `PluginLibrary::check` documents: the
+/// toolchain, the message and argument types, the panic strategy.
+pub(super) fn check_types(
+    info: &PluginInfo,
+    message: TypeInfo,
+    argument: Option<TypeInfo>,
+) -> Result<(), LoadError> {
+    check_toolchain(info)?;
+    if info.message != message {
+        return Err(LoadError::MessageType {
+            path: info.path.clone(),
+            host: message,
+            plugin: info.message.clone(),
+        });
+    }
+    if info.argument != argument {
+        return Err(LoadError::ArgumentType {
+            path: info.path.clone(),
+            host: argument,
+            plugin: info.argument.clone(),
+        });
+    }
+    check_panic_strategy(info)
+}

@@ -1,0 +1,290 @@
+//! [`LoadError`]: every way a load is refused, from every stage, and its
+//! `Display`, which says what differed, the host's value and the plugin's,
+//! and the fix. Only data and wording: no stage's logic lives here.
+
+use std::error::Error;
+use std::fmt;
+use std::path::PathBuf;
+
+use super::info::{PanicStrategy, TypeInfo};
+use crate::abi;
+
+/// Why a plugin was not loaded. Each variant names what differed, the host's
+/// value and the plugin's, and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The file could not be read or the dynamic loader refused it.
+    Open {
+        /// The path given.
+        path: PathBuf,
+        /// What the operating system or the dynamic loader said.
+        message: String,
+    },
+    /// The file is not a loadable shared library for this machine (not one
+    /// at all, truncated, for another architecture). Checked before the
+    /// dynamic loader sees it: some malformed files crash it.
+    NotALibrary {
+        /// The path given.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The library exports no mpplugin declaration.
+    NotAPlugin {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The library exports more than one declaration; this version of
+    /// mpplugin loads one plugin per library.
+    SeveralPlugins {
+        /// The path given.
+        path: PathBuf,
+        /// The declarations' symbols.
+        symbols: Vec<String>,
+    },
+    /// The declaration does not start with mpplugin's magic value, or is too
+    /// small to be one.
+    BadDeclaration {
+        /// The path given.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The plugin was built with another mpplugin ABI version.
+    AbiVersion {
+        /// The path given.
+        path: PathBuf,
+        /// The host's [`abi::ABI_VERSION`].
+        host: u32,
+        /// The plugin's.
+        plugin: u32,
+    },
+    /// The plugin was built by another rustc.
+    Rustc {
+        /// The path given.
+        path: PathBuf,
+        /// The host's rustc.
+        host: String,
+        /// The plugin's rustc.
+        plugin: String,
+    },
+    /// The plugin was built with another version of mpplugin. The ABI
+    /// version names the declaration's layout; the types that cross the
+    /// boundary (the `Plugin` trait's vtable, `Message`) are mpplugin's own,
+    /// so the versions must match exactly.
+    MppluginVersion {
+        /// The path given.
+        path: PathBuf,
+        /// The host's mpplugin version.
+        host: String,
+        /// The plugin's.
+        plugin: String,
+    },
+    /// The plugin was built for another target.
+    Target {
+        /// The path given.
+        path: PathBuf,
+        /// The host's target.
+        host: String,
+        /// The plugin's target.
+        plugin: String,
+    },
+    /// The plugin handles another message type.
+    MessageType {
+        /// The path given.
+        path: PathBuf,
+        /// The host's message type.
+        host: TypeInfo,
+        /// The plugin's message type.
+        plugin: TypeInfo,
+    },
+    /// The host's constructor argument (or its absence) does not match the
+    /// plugin's.
+    ArgumentType {
+        /// The path given.
+        path: PathBuf,
+        /// The argument type the host gave, `None` for no argument.
+        host: Option<TypeInfo>,
+        /// The argument type the plugin takes, `None` for no argument.
+        plugin: Option<TypeInfo>,
+    },
+    /// The plugin was built with `panic = "abort"`: a panic in it would end
+    /// the host.
+    PanicStrategy {
+        /// The path given.
+        path: PathBuf,
+        /// The plugin's strategy.
+        plugin: PanicStrategy,
+    },
+    /// The plugin's `new` returned an error.
+    ConstructorFailed {
+        /// The path given.
+        path: PathBuf,
+        /// The error's message.
+        message: String,
+    },
+    /// The plugin's `new` (or `Default`) panicked.
+    ConstructorPanicked {
+        /// The path given.
+        path: PathBuf,
+        /// The panic's message.
+        message: String,
+    },
+    /// Users other than the owner and root can write to the plugin file or
+    /// to a directory above it, so they could replace the plugin with code of
+    /// their own (see [who may supply a plugin](mod@crate::load#who-may-supply-a-plugin)).
+    /// [`OpenOptions::allow_writable_by_others`](crate::load::OpenOptions::allow_writable_by_others)
+    /// loads it anyway.
+    WritableByOthers {
+        /// The path given.
+        path: PathBuf,
+        /// The file or directory that others can write to.
+        writable: PathBuf,
+        /// Its mode (permission bits, sticky bit included).
+        mode: u32,
+        /// Its group, by name (or number if it has none), when that group
+        /// can write to it and has members other than the owner and root.
+        group: Option<String>,
+        /// Those members, by name; empty when they could not be read.
+        group_members: Vec<String>,
+        /// Whether every user can write to it.
+        everyone: bool,
+    },
+}
+
+fn optional(info: &Option<TypeInfo>) -> String {
+    match info {
+        Some(info) => info.to_string(),
+        None => "no argument".to_owned(),
+    }
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Open { path, message } => {
+                write!(f, "cannot open plugin `{}`: {message}", path.display())
+            }
+            Self::NotALibrary { path, reason } => write!(
+                f,
+                "`{}` is not a loadable shared library: {reason}; give the path of the plugin's cdylib (e.g. `target/debug/lib<name>.so`)",
+                path.display()
+            ),
+            Self::NotAPlugin { path } => write!(
+                f,
+                "`{}` is a shared library but not an mpplugin plugin: it exports no `{}*` declaration; build it from a crate with `#[mpplugin::plugin]` and `crate-type = [\"cdylib\"]`",
+                path.display(),
+                abi::SYMBOL_PREFIX
+            ),
+            Self::SeveralPlugins { path, symbols } => write!(
+                f,
+                "`{}` declares {} plugins ({}); this version of mpplugin loads one plugin per library: build each in a crate of its own",
+                path.display(),
+                symbols.len(),
+                symbols.join(", ")
+            ),
+            Self::BadDeclaration { path, reason } => write!(
+                f,
+                "`{}` exports a corrupt mpplugin declaration: {reason}; rebuild the plugin",
+                path.display()
+            ),
+            Self::AbiVersion { path, host, plugin } => write!(
+                f,
+                "plugin `{}` was built for mpplugin ABI version {plugin}, this host uses ABI version {host}: rebuild the plugin against the host's version of mpplugin",
+                path.display()
+            ),
+            Self::Rustc { path, host, plugin } => write!(
+                f,
+                "plugin `{}` was built by {plugin}, this host by {host}: Rust has no stable ABI, so rebuild the plugin with the host's toolchain",
+                path.display()
+            ),
+            Self::MppluginVersion { path, host, plugin } => write!(
+                f,
+                "plugin `{}` was built with mpplugin {plugin}, this host with mpplugin {host}: build both against the same version",
+                path.display()
+            ),
+            Self::Target { path, host, plugin } => write!(
+                f,
+                "plugin `{}` was built for target `{plugin}`, this host for `{host}`: rebuild the plugin for `{host}`",
+                path.display()
+            ),
+            Self::MessageType { path, host, plugin } => write!(
+                f,
+                "plugin `{}` handles messages of type {plugin}, this host sends {host}: build the plugin against the host's message type, from the same crate and version",
+                path.display()
+            ),
+            Self::ArgumentType { path, host, plugin } => {
+                let fix = match (host, plugin) {
+                    (Some(_), None) => "load it with `load`/`instantiate`, without an argument",
+                    (None, Some(_)) => {
+                        "load it with `load_with`/`instantiate_with` and an argument of its type"
+                    }
+                    _ => "pass an argument of the type its `new` takes",
+                };
+                write!(
+                    f,
+                    "plugin `{}` takes {} as its argument, this host gives {}: {fix}",
+                    path.display(),
+                    optional(plugin),
+                    optional(host)
+                )
+            }
+            Self::PanicStrategy { path, plugin } => write!(
+                f,
+                "plugin `{}` was built with `panic = \"{plugin}\"`: a panic in it would abort the host; build it with `panic = \"unwind\"` (the default) so that mpplugin can contain its panics",
+                path.display()
+            ),
+            Self::ConstructorFailed { path, message } => write!(
+                f,
+                "plugin `{}` refused to start: its `new` returned an error: {message}",
+                path.display()
+            ),
+            Self::ConstructorPanicked { path, message } => write!(
+                f,
+                "plugin `{}` panicked while being constructed: {message}",
+                path.display()
+            ),
+            Self::WritableByOthers {
+                path,
+                writable,
+                mode,
+                group,
+                group_members,
+                everyone,
+            } => {
+                let writable = writable.display();
+                write!(
+                    f,
+                    "refusing to load plugin `{}`: `{writable}` (mode {:04o}) is writable by ",
+                    path.display(),
+                    mode & 0o7777
+                )?;
+                match (group, everyone) {
+                    (_, true) => f.write_str("every user")?,
+                    (Some(group), false) if group_members.is_empty() => write!(
+                        f,
+                        "group `{group}`, whose members cannot be read from /etc/group"
+                    )?,
+                    (Some(group), false) => write!(
+                        f,
+                        "group `{group}`, whose members include {}",
+                        group_members.join(", ")
+                    )?,
+                    (None, false) => f.write_str("users other than its owner")?,
+                }
+                let who = match (group, everyone) {
+                    (Some(_), true) => "go",
+                    (None, true) => "o",
+                    _ => "g",
+                };
+                write!(
+                    f,
+                    ", who could replace the plugin with code of their own: run `chmod {who}-w {writable}`, or, if you trust everyone who can write there, open it with `PluginLibrary::open_with` and `OpenOptions::allow_writable_by_others(true)`"
+                )
+            }
+        }
+    }
+}
+
+impl Error for LoadError {}

@@ -1,0 +1,321 @@
+//! The file check: before the dynamic loader sees it, the file must be a
+//! complete shared library for this machine (a truncated or malformed one
+//! can crash the dynamic loader), exporting exactly one mpplugin
+//! declaration. [`find_declaration`] runs it: the fast path of `elf.rs`
+//! first, which reads a page or two of an ELF file, then, for any other
+//! format or a refusal, the full parse here, for ELF, Mach-O and PE alike,
+//! which says what is wrong. This file reads the file, never loads it, and
+//! holds no `unsafe`.
+
+use std::fs::File;
+use std::path::Path;
+
+use object::read::{ReadCache, ReadRef};
+use object::{Object, ObjectSegment, ObjectSymbol};
+
+use super::elf::{
+    elf_program_headers, host_architecture, program_headers_fit, range_fits, read_elf_declarations,
+};
+use super::error::LoadError;
+use crate::abi;
+
+/// Validates the file and finds the one declaration among its exported
+/// symbols: its name, and its size when the format records it (0 if not).
+/// `metadata` is the file's, read before it is opened: opening a FIFO for
+/// reading waits for a writer.
+pub(super) fn find_declaration(
+    path: &Path,
+    metadata: &std::fs::Metadata,
+) -> Result<(String, u64), LoadError> {
+    if !metadata.is_file() {
+        return Err(LoadError::NotALibrary {
+            path: path.to_owned(),
+            reason: "it is not a regular file".to_owned(),
+        });
+    }
+    let file = File::open(path).map_err(|error| LoadError::Open {
+        path: path.to_owned(),
+        message: error.to_string(),
+    })?;
+    // The file opened may not be the one looked at (replaced or truncated in
+    // between, as `cp` onto a plugin does): its bounds must be this one's,
+    // or a truncated file could reach `dlopen`.
+    let opened = file.metadata().map_err(|error| LoadError::Open {
+        path: path.to_owned(),
+        message: error.to_string(),
+    })?;
+    if !opened.is_file() {
+        return Err(LoadError::NotALibrary {
+            path: path.to_owned(),
+            reason: "it is not a regular file".to_owned(),
+        });
+    }
+    let length = opened.len();
+    let mut found = match read_elf_declarations(&file, length) {
+        Some(found) => found,
+        // Not ELF, or refused: the full parse says why, in its own words.
+        None => declarations(&ReadCache::new(file), length).map_err(|reason| {
+            LoadError::NotALibrary {
+                path: path.to_owned(),
+                reason,
+            }
+        })?,
+    };
+    match found.len() {
+        0 => Err(LoadError::NotAPlugin {
+            path: path.to_owned(),
+        }),
+        1 => Ok(found.remove(0)),
+        _ => Err(LoadError::SeveralPlugins {
+            path: path.to_owned(),
+            symbols: found.into_iter().map(|(name, _)| name).collect(),
+        }),
+    }
+}
+
+/// The declarations a file of `length` bytes exports, by name and size, once
+/// it is checked to be a complete shared library for this machine; or what
+/// is wrong with it.
+fn declarations<'data>(
+    data: impl ReadRef<'data>,
+    length: u64,
+) -> Result<Vec<(String, u64)>, String> {
+    let object = object::File::parse(data).map_err(|error| format!("{error}"))?;
+    if object.kind() != object::ObjectKind::Dynamic {
+        return Err(format!(
+            "it is a {:?} object file, not a shared library",
+            object.kind()
+        ));
+    }
+    if let Some((host, ..)) = host_architecture() {
+        if object.architecture() != host {
+            return Err(format!(
+                "it is built for {:?}, this host runs on {host:?}",
+                object.architecture()
+            ));
+        }
+    }
+    let program_headers = match &object {
+        object::File::Elf32(elf) => Some(elf_program_headers(elf.elf_header(), elf.endian())),
+        object::File::Elf64(elf) => Some(elf_program_headers(elf.elf_header(), elf.endian())),
+        _ => None,
+    };
+    if let Some((offset, entry_size, count, expected_size)) = program_headers {
+        // The dynamic loader reads the program headers as the header gives
+        // them, without the checks of a parser: a count of 0xffff (which
+        // tells a parser to look elsewhere) made it crash here.
+        if count == 0 || count == 0xffff || entry_size != expected_size {
+            return Err(format!(
+                "its ELF header declares {count} program header(s) of {entry_size} bytes, where a shared library has 1 to 65534 of {expected_size}"
+            ));
+        }
+        if !program_headers_fit(offset, entry_size, count, length) {
+            return Err(format!(
+                "it is truncated: its program headers at byte {offset} run past the end of the {length}-byte file"
+            ));
+        }
+        if object.segments().next().is_none() {
+            return Err("it has no loadable segment".to_owned());
+        }
+    }
+    for segment in object.segments() {
+        let (offset, size) = segment.file_range();
+        if !range_fits(offset, size, length) {
+            return Err(format!(
+                "it is truncated: a segment spans bytes {offset}..{} of a {length}-byte file",
+                offset.saturating_add(size)
+            ));
+        }
+    }
+    let mut found = Vec::new();
+    if object.format() == object::BinaryFormat::Elf {
+        for symbol in object.dynamic_symbols() {
+            if !symbol.is_definition() {
+                continue;
+            }
+            if let Ok(name) = symbol.name() {
+                if name.starts_with(abi::SYMBOL_PREFIX) {
+                    found.push((name.to_owned(), symbol.size()));
+                }
+            }
+        }
+    } else {
+        for export in object.exports().map_err(|error| format!("{error}"))? {
+            let name = String::from_utf8_lossy(export.name());
+            // Mach-O prefixes C symbols with an underscore; dlsym adds it back.
+            let name = name
+                .strip_prefix('_')
+                .filter(|_| object.format() == object::BinaryFormat::MachO)
+                .unwrap_or(&name);
+            if name.starts_with(abi::SYMBOL_PREFIX) {
+                found.push((name.to_owned(), 0));
+            }
+        }
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::elf::elf_declarations;
+    use super::*;
+
+    /// Whether the fast path and the full parse accept `bytes`; the fast
+    /// path must never accept what the full parse refuses, nor find other
+    /// declarations.
+    #[cfg(target_os = "linux")]
+    fn accepted(bytes: &[u8]) -> (bool, bool) {
+        let length = bytes.len() as u64;
+        let fast = elf_declarations(bytes, length);
+        let full = declarations(bytes, length);
+        if let Some(found) = &fast {
+            assert_eq!(
+                Ok(found),
+                full.as_ref(),
+                "the fast path accepted what the full parse did not"
+            );
+        }
+        (fast.is_some(), full.is_ok())
+    }
+
+    /// An ELF file this test can read: the test binary itself, a shared
+    /// object to the loader's eyes when it is position-independent.
+    #[cfg(target_os = "linux")]
+    fn this_binary() -> Vec<u8> {
+        std::fs::read(std::env::current_exe().unwrap()).unwrap()
+    }
+
+    /// Where a 64-bit ELF file's section headers lie, for tests that corrupt
+    /// them; `None` for any other file.
+    #[cfg(target_os = "linux")]
+    struct SectionHeaders {
+        /// The table's offset in the file.
+        offset: usize,
+        /// The size of one header.
+        entry: usize,
+        /// Each section's type and offset in the file, in order.
+        kinds: Vec<(u32, u64)>,
+    }
+
+    #[cfg(target_os = "linux")]
+    impl SectionHeaders {
+        fn of(bytes: &[u8]) -> Option<Self> {
+            use object::read::elf::{FileHeader as _, SectionHeader as _};
+
+            let object = object::File::parse(bytes).unwrap();
+            let object::File::Elf64(elf) = &object else {
+                return None;
+            };
+            let endian = elf.endian();
+            let header = elf.elf_header();
+            let kinds = header
+                .sections(endian, bytes)
+                .unwrap()
+                .iter()
+                .map(|section| (section.sh_type(endian), section.sh_offset(endian)))
+                .collect();
+            Some(Self {
+                offset: header.e_shoff(endian) as usize,
+                entry: usize::from(header.e_shentsize(endian)),
+                kinds,
+            })
+        }
+
+        /// Where header `index` starts.
+        fn at(&self, index: usize) -> usize {
+            self.offset + index * self.entry
+        }
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    // Miri's allocator does not align a `Vec<u8>` as `object` needs, and
+    // thousands of parses of the test binary would take it hours.
+    #[cfg_attr(miri, ignore)]
+    fn the_elf_fast_path_refuses_what_the_full_parse_refuses() {
+        let whole = this_binary();
+        let (fast, full) = accepted(&whole);
+        assert_eq!(fast, full, "the fast path refused a good file");
+        let mut lengths: Vec<usize> = (1..64).map(|i| i * whole.len() / 64).collect();
+        lengths.extend([0, 1, 16, 63, 64, 65, 4095, 4096, whole.len() - 1]);
+        for length in lengths {
+            accepted(&whole[..length]);
+        }
+        let Some(sections) = SectionHeaders::of(&whole) else {
+            return;
+        };
+        // Every field of the ELF header, then of each section header, set to
+        // values a parser has to refuse or must not trip on.
+        let mut fields: Vec<(usize, usize)> = (0..64).step_by(2).map(|at| (at, 2)).collect();
+        for index in 0..sections.kinds.len() {
+            fields.extend(
+                (0..sections.entry)
+                    .step_by(4)
+                    .map(|at| (sections.at(index) + at, 4)),
+            );
+        }
+        let mut bytes = whole.clone();
+        for (at, size) in fields {
+            for value in [0x00, 0x01, 0x02, 0x0b, 0x12, 0x7f, 0xff] {
+                bytes[at..at + size].fill(value);
+                accepted(&bytes);
+            }
+            bytes[at..at + size].copy_from_slice(&whole[at..at + size]);
+        }
+    }
+
+    /// A header that asks for terabytes of a sparse file: refused, not an
+    /// allocation that aborts the host.
+    #[test]
+    #[cfg(target_os = "linux")]
+    #[cfg_attr(miri, ignore)]
+    fn a_huge_symbol_table_is_refused_without_reading_it() {
+        let mut bytes = this_binary();
+        let Some(sections) = SectionHeaders::of(&bytes) else {
+            return;
+        };
+        let (index, dynsym) = sections
+            .kinds
+            .iter()
+            .enumerate()
+            .find(|(_, (kind, _))| *kind == object::elf::SHT_DYNSYM)
+            .map(|(index, (_, offset))| (index, *offset))
+            .expect("a position-independent test binary has dynamic symbols");
+        // `sh_size` sits 32 bytes into a 64-bit section header.
+        let huge: u64 = 24 << 36;
+        let at = sections.at(index) + 32;
+        bytes[at..at + 8].copy_from_slice(&huge.to_le_bytes());
+        let path = std::env::temp_dir().join(format!("mpplugin-huge-{}", std::process::id()));
+        std::fs::write(&path, &bytes).unwrap();
+        let file = File::options().write(true).open(&path).unwrap();
+        file.set_len(dynsym + huge).unwrap();
+        drop(file);
+        let metadata = std::fs::metadata(&path).unwrap();
+        let result = find_declaration(&path, &metadata);
+        std::fs::remove_file(&path).unwrap();
+        assert!(
+            matches!(result, Err(LoadError::NotALibrary { .. })),
+            "{result:?}"
+        );
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    // Miri's allocator does not align a `Vec<u8>` as `object` needs, and
+    // thousands of parses of the test binary would take it hours.
+    #[cfg_attr(miri, ignore)]
+    fn reading_the_parts_of_a_file_finds_what_reading_it_whole_finds() {
+        let whole = this_binary();
+        let path = std::env::temp_dir().join(format!("mpplugin-parts-{}", std::process::id()));
+        for length in [whole.len(), whole.len() / 2, 4096, 100, 0] {
+            std::fs::write(&path, &whole[..length]).unwrap();
+            let file = File::open(&path).unwrap();
+            assert_eq!(
+                read_elf_declarations(&file, length as u64),
+                elf_declarations(&whole[..length], length as u64),
+                "the first {length} bytes"
+            );
+        }
+        std::fs::remove_file(&path).unwrap();
+    }
+}

@@ -1,0 +1,76 @@
+//! [`LoadedPlugin`]: a plugin constructed from a library, which keeps the
+//! library loaded and is called and dropped through the plugin's own code.
+//! It calls nothing unsafe: the constructor that made it was called, and
+//! checked, by the pipeline in `mod.rs`.
+
+use std::fmt;
+
+use super::library::PluginLibrary;
+use crate::plugin::Handled;
+use crate::{Message, Plugin};
+
+/// A plugin constructed from a library. It is a [`Plugin<T>`]: attach it to
+/// a host, or call it yourself. It keeps its library loaded.
+///
+/// Dropping it drops the plugin through the plugin's own code; a panic there
+/// is contained (and, outside a host, not reported).
+pub struct LoadedPlugin<T: 'static> {
+    // Dropped before `library` (see `Drop`).
+    pub(super) plugin: Option<Box<dyn Plugin<T>>>,
+    pub(super) library: PluginLibrary,
+}
+
+impl<T: 'static> LoadedPlugin<T> {
+    /// The library this plugin was made from.
+    pub fn library(&self) -> &PluginLibrary {
+        &self.library
+    }
+
+    fn drop_plugin(&mut self) -> Option<String> {
+        self.plugin
+            .take()
+            .and_then(|plugin| plugin.__mpplugin_drop())
+    }
+}
+
+impl<T: 'static> fmt::Debug for LoadedPlugin<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoadedPlugin")
+            .field("name", &self.library.info().name)
+            .field("path", &self.library.info().path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: 'static> Plugin<T> for LoadedPlugin<T> {
+    /// Calls the plugin. A panic in it is caught inside the plugin and raised
+    /// again here, as a panic of the host's own, with the plugin's message.
+    fn handle_message(&mut self, message: Message<T>) -> Option<u8> {
+        match self.__mpplugin_handle(message) {
+            Handled::Continue => None,
+            Handled::Detach(status) => Some(status),
+            Handled::Panicked(text) => panic!("plugin `{}` panicked: {text}", self.name()),
+        }
+    }
+
+    fn name(&self) -> &str {
+        &self.library.info().name
+    }
+
+    fn __mpplugin_handle(&mut self, message: Message<T>) -> Handled {
+        match self.plugin.as_mut() {
+            Some(plugin) => plugin.__mpplugin_handle(message),
+            None => Handled::Panicked("the plugin was already dropped".to_owned()),
+        }
+    }
+
+    fn __mpplugin_drop(mut self: Box<Self>) -> Option<String> {
+        self.drop_plugin()
+    }
+}
+
+impl<T: 'static> Drop for LoadedPlugin<T> {
+    fn drop(&mut self) {
+        let _ = self.drop_plugin();
+    }
+}

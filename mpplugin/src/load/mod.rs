@@ -1,0 +1,470 @@
+//! Loading plugins from dynamic libraries: the file is validated, the
+//! declaration found and checked, and only then is the constructor called.
+//!
+//! # Library lifetime
+//!
+//! A library, once opened, stays loaded until the process exits: mpplugin
+//! never closes it. Rust code hands out `&'static` data (string literals,
+//! vtables, function pointers) freely, and a plugin may have given some to the
+//! host or left a thread running; closing the library would leave those
+//! dangling. Opening the same path again reuses the loaded library (the
+//! dynamic loader counts references), so loading, using and dropping plugins
+//! many times costs no memory per cycle. Every [`LoadedPlugin`] still holds a
+//! counted handle to its [`PluginLibrary`] and drops the plugin before the
+//! handle, so that a future policy that closes libraries stays sound.
+//!
+//! Because a library stays loaded, opening the same path again while the file
+//! is unchanged (same device, inode, size and modification time) returns the
+//! library already opened, validated and checked, without reading the file
+//! again. Opening a path whose file was replaced since it was loaded is
+//! refused with [`LoadError::Open`]: the dynamic loader would hand back the
+//! library first loaded from that path. To load a rebuilt plugin into a
+//! running process, give the new build a new path.
+//!
+//! # Who may supply a plugin
+//!
+//! Loading a plugin runs its code with the host's rights, so whoever can
+//! replace the file can take over the host. By default (unix),
+//! [`PluginLibrary::open`] therefore refuses, with
+//! [`LoadError::WritableByOthers`], a plugin file that users other than its
+//! owner and root can write to, or that sits below such a directory: every
+//! ancestor of the canonical path up to `/` is checked, and so are the
+//! directories of the path as given and every directory, with its
+//! ancestors, that holds a symbolic link followed on the way, including
+//! links in the target of another link (a link in a writable directory can
+//! be replaced too). As ssh does for keys:
+//!
+//! - write permission for everyone counts;
+//! - write permission for the group counts unless the group has no member
+//!   other than the owner and root (a user's private group, as Debian gives
+//!   each user with umask 002), read from `/etc/passwd` and `/etc/group`
+//!   (again whenever either file changes); a group not found there counts;
+//! - a directory with the sticky bit (such as `/tmp`) does not count: there
+//!   only the owner of an entry, the directory's owner and root can rename
+//!   or remove it.
+//!
+//! Only permission bits are read, not ACLs. A path that is not a regular
+//! file is not checked (it is refused as [`LoadError::NotALibrary`]).
+//! [`OpenOptions::allow_writable_by_others`] loads such a plugin anyway, for
+//! setups where everyone who can write there is trusted.
+//!
+//! The check runs on every open, before the libraries already opened are
+//! looked up: permissions can change without changing the file (a `chmod`
+//! of a directory above it), and a refusal depends on how things stand at
+//! the time of the call, not on an earlier open with the override. A library
+//! already loaded stays loaded either way.
+//!
+//! # Where each stage lives
+//!
+//! This file is the pipeline, top to bottom: [`PluginLibrary::open_with`]
+//! runs the stages in order, each in a file of its own:
+//!
+//! 1. `trust.rs`: who may write the file and every directory on the way
+//!    (the permission walk, the accounts of a group);
+//! 2. `file.rs`: the file is a complete shared library for this machine, and
+//!    where its declarations are, for every format; `elf.rs` reads the few
+//!    pages of an ELF file that check needs;
+//! 3. `dlopen`, then `declaration.rs`: reading the declaration out of the
+//!    loaded library, and comparing it with the host (at `check` and
+//!    `instantiate`);
+//! 4. the constructor, here, which makes a [`LoadedPlugin`] (`loaded.rs`).
+//!
+//! What a plugin says about itself is `info.rs`'s, every refusal
+//! `error.rs`'s, and the handle of an opened library `library.rs`'s. The
+//! loader's `unsafe` is here (`dlopen`, the symbol, the constructor) and in
+//! `declaration.rs` (reading the library's memory); no other file of it
+//! holds any.
+
+use std::collections::HashMap;
+use std::ffi::c_void;
+use std::mem::{ManuallyDrop, MaybeUninit};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
+
+use crate::Plugin;
+use crate::abi::ConstructStatus;
+
+mod declaration;
+mod elf;
+mod error;
+mod file;
+mod info;
+mod library;
+mod loaded;
+mod trust;
+
+pub use error::LoadError;
+pub use info::{PanicStrategy, PluginInfo, TypeInfo};
+use library::LibraryInner;
+pub use library::PluginLibrary;
+pub use loaded::LoadedPlugin;
+
+/// Loads the plugin at `path`, which takes no constructor argument, and
+/// constructs one instance: [`PluginLibrary::open`] then
+/// [`PluginLibrary::instantiate`].
+///
+/// # Safety
+/// See [`PluginLibrary::open`].
+///
+/// # Errors
+/// Every refusal of [`PluginLibrary::open`] and
+/// [`PluginLibrary::instantiate`].
+pub unsafe fn load<T: Send + Sync + 'static>(
+    path: impl AsRef<Path>,
+) -> Result<LoadedPlugin<T>, LoadError> {
+    // SAFETY: forwarded to the caller.
+    unsafe { PluginLibrary::open(path) }?.instantiate()
+}
+
+/// Loads the plugin at `path` and constructs one instance from `argument`:
+/// [`PluginLibrary::open`] then [`PluginLibrary::instantiate_with`].
+///
+/// # Safety
+/// See [`PluginLibrary::open`].
+///
+/// # Errors
+/// Every refusal of [`PluginLibrary::open`] and
+/// [`PluginLibrary::instantiate_with`].
+pub unsafe fn load_with<T: Send + Sync + 'static, A: 'static>(
+    path: impl AsRef<Path>,
+    argument: &A,
+) -> Result<LoadedPlugin<T>, LoadError> {
+    // SAFETY: forwarded to the caller.
+    unsafe { PluginLibrary::open(path) }?.instantiate_with(argument)
+}
+
+/// How [`PluginLibrary::open_with`] opens a library. The default is what
+/// [`PluginLibrary::open`] does.
+///
+/// ```no_run
+/// use mpplugin::PluginLibrary;
+/// use mpplugin::load::OpenOptions;
+///
+/// // The plugins directory is group-writable on purpose: its group is the
+/// // team that deploys plugins, and the host trusts them.
+/// let options = OpenOptions::new().allow_writable_by_others(true).clone();
+/// // SAFETY: built from source we trust, with our toolchain and allocator.
+/// let library = unsafe { PluginLibrary::open_with("/srv/plugins/libcounter.so", &options) }?;
+/// let plugin = library.instantiate::<u64>()?;
+/// # Ok::<(), mpplugin::LoadError>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpenOptions {
+    allow_writable_by_others: bool,
+}
+
+impl OpenOptions {
+    /// The defaults: those of [`PluginLibrary::open`].
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether to load a plugin file that users other than its owner and
+    /// root can write to, or that sits below a directory they can write to
+    /// (default `false`: refused with [`LoadError::WritableByOthers`]; see
+    /// [who may supply a plugin](mod@crate::load#who-may-supply-a-plugin)).
+    /// Set it only when everyone who can write there is trusted with the
+    /// host's rights.
+    pub fn allow_writable_by_others(&mut self, allow: bool) -> &mut Self {
+        self.allow_writable_by_others = allow;
+        self
+    }
+}
+
+impl PluginLibrary {
+    /// Opens the plugin library at `path` and reads its declaration.
+    ///
+    /// On unix, a plugin file that users other than its owner and root can
+    /// write to, or that sits below a directory they can write to, is
+    /// refused first (see [who may supply a
+    /// plugin](mod@crate::load#who-may-supply-a-plugin));
+    /// [`open_with`](Self::open_with) can allow it.
+    ///
+    /// Before the dynamic loader sees the file, it is checked to be a
+    /// complete shared library for this machine's architecture (a truncated
+    /// one can crash the dynamic loader). Then its exported symbols are
+    /// searched for exactly one mpplugin declaration, whose magic value, ABI
+    /// version and size are checked before anything else in it is read.
+    ///
+    /// The checks that decide whether a plugin may be constructed (rustc,
+    /// target, message and argument types, panic strategy) come with
+    /// [`instantiate`](Self::instantiate) and [`check`](Self::check), so that
+    /// a refused library can still be inspected with [`info`](Self::info).
+    ///
+    /// The library is never closed: see the [module docs](mod@crate::load) for
+    /// why.
+    ///
+    /// # Safety
+    /// Opening a library runs its initialisers, which are arbitrary code, and
+    /// everything the checks compare is what the library says about itself.
+    /// The caller guarantees what no check can see:
+    ///
+    /// - **Trusted code.** The library is built from source you trust, by
+    ///   `#[mpplugin::plugin]`.
+    /// - **One definition of every shared type.** The message and argument
+    ///   types are compared by `type_name`, size and alignment. Two different
+    ///   definitions that agree on those (another version of the types
+    ///   crate, or the same version built with other features or `cfg`s
+    ///   that add, remove or reorder variants or fields) pass the check and
+    ///   are undefined behaviour. Build host and plugins against one version
+    ///   of the types crate, with the same features.
+    /// - **One allocator instance.** Memory crosses the boundary and is freed
+    ///   by the side that did not allocate it: messages and everything they
+    ///   own, replies sent back through channels, a constructor's error
+    ///   message, panic messages. Both sides must use the same allocator
+    ///   instance: the system allocator (the default on both sides). A
+    ///   `#[global_allocator]` in the host or the plugin, even the same
+    ///   crate on both sides, is a second instance (a cdylib links its own
+    ///   copy) and is undefined behaviour.
+    /// - **Panics stay behind the vtable.** Panics are contained where the
+    ///   host calls the plugin through [`Plugin`]; a closure or trait object
+    ///   that one side puts in a message and the other calls is plain code
+    ///   of the first side, and a panic in it aborts the process.
+    ///
+    /// # Errors
+    /// [`LoadError::Open`], [`LoadError::WritableByOthers`],
+    /// [`LoadError::NotALibrary`], [`LoadError::NotAPlugin`],
+    /// [`LoadError::SeveralPlugins`], [`LoadError::BadDeclaration`],
+    /// [`LoadError::AbiVersion`].
+    pub unsafe fn open(path: impl AsRef<Path>) -> Result<Self, LoadError> {
+        // SAFETY: forwarded to the caller.
+        unsafe { Self::open_with(path, &OpenOptions::new()) }
+    }
+
+    /// [`open`](Self::open) with options: the way to load a plugin that
+    /// others can write to, when they are trusted.
+    ///
+    /// # Safety
+    /// As [`open`](Self::open): loading runs the library's code.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open); never [`LoadError::WritableByOthers`] with
+    /// [`OpenOptions::allow_writable_by_others`].
+    pub unsafe fn open_with(
+        path: impl AsRef<Path>,
+        options: &OpenOptions,
+    ) -> Result<Self, LoadError> {
+        let path = path.as_ref();
+        // One look at the file serves the check, the look-up and the refusal
+        // of what is not a regular file.
+        let metadata = if options.allow_writable_by_others {
+            std::fs::metadata(path).map_err(|error| LoadError::Open {
+                path: path.to_owned(),
+                message: error.to_string(),
+            })?
+        } else {
+            trust::check_writers(path)?
+        };
+        let identity = FileIdentity::of(&metadata);
+        if let Some(identity) = &identity {
+            if let Some((loaded, library)) = opened().get(path) {
+                if loaded == identity {
+                    return Ok(library.clone());
+                }
+                // The dynamic loader matches a path it has loaded before by
+                // name and would hand back the old library, not the file
+                // there now.
+                return Err(LoadError::Open {
+                    path: path.to_owned(),
+                    message: "the file was replaced after this path was loaded, and the dynamic loader keeps the library first loaded from a path for the life of the process: load the new build from a new path".to_owned(),
+                });
+            }
+        }
+        // SAFETY: forwarded to the caller.
+        let library = unsafe { Self::open_file(path, &metadata) }?;
+        if let Some(identity) = identity {
+            opened()
+                .entry(path.to_owned())
+                .or_insert_with(|| (identity, library.clone()));
+        }
+        Ok(library)
+    }
+
+    /// `open` without the look-up of libraries already opened; `metadata`
+    /// is the file's.
+    ///
+    /// # Safety
+    /// As `open`.
+    unsafe fn open_file(path: &Path, metadata: &std::fs::Metadata) -> Result<Self, LoadError> {
+        let (symbol, symbol_size) = file::find_declaration(path, metadata)?;
+        // SAFETY: the caller trusts the library's initialisers, which this
+        // runs; the file was checked to be a complete shared library.
+        let library =
+            unsafe { libloading::Library::new(path) }.map_err(|error| LoadError::Open {
+                path: path.to_owned(),
+                message: error.to_string(),
+            })?;
+        // SAFETY: the symbol is a data symbol; asking for its address as a
+        // raw pointer reads nothing.
+        let address = unsafe { library.get::<*const c_void>(symbol.as_bytes()) }
+            .map(|symbol| *symbol)
+            .map_err(|error| LoadError::Open {
+                path: path.to_owned(),
+                message: error.to_string(),
+            })?;
+        // SAFETY: the library stays loaded for the rest of the process (it is
+        // never closed), and `address` is the address of the exported symbol,
+        // of `symbol_size` bytes when the file says so.
+        let declaration = unsafe { declaration::read_declaration(path, address, symbol_size) }?;
+        // SAFETY: as above; the prefix matched, so the layout is this ABI's.
+        let info = unsafe { declaration::describe(path, &symbol, declaration) }?;
+        Ok(Self {
+            inner: Arc::new(LibraryInner {
+                _library: ManuallyDrop::new(library),
+                declaration,
+                info,
+            }),
+        })
+    }
+
+    /// What the library declares: read when it was opened, nothing
+    /// constructed.
+    pub fn info(&self) -> &PluginInfo {
+        &self.inner.info
+    }
+
+    /// Whether [`instantiate::<T>`](Self::instantiate) would pass the checks
+    /// (it may still fail in the plugin's constructor).
+    ///
+    /// # Errors
+    /// The first check that fails, in this order: [`LoadError::Rustc`],
+    /// [`LoadError::MppluginVersion`], [`LoadError::Target`], [`LoadError::MessageType`],
+    /// [`LoadError::ArgumentType`], [`LoadError::PanicStrategy`].
+    pub fn check<T: 'static>(&self) -> Result<(), LoadError> {
+        declaration::check_types(self.info(), TypeInfo::of::<T>(), None)
+    }
+
+    /// Whether [`instantiate_with::<T, A>`](Self::instantiate_with) would
+    /// pass the checks.
+    ///
+    /// # Errors
+    /// As [`check`](Self::check).
+    pub fn check_with<T: 'static, A: 'static>(&self) -> Result<(), LoadError> {
+        declaration::check_types(self.info(), TypeInfo::of::<T>(), Some(TypeInfo::of::<A>()))
+    }
+
+    /// The checks that need no message type: rustc, target and panic
+    /// strategy. What an inspector that does not know the host's types can
+    /// tell.
+    ///
+    /// # Errors
+    /// [`LoadError::Rustc`], [`LoadError::MppluginVersion`], [`LoadError::Target`],
+    /// [`LoadError::PanicStrategy`].
+    pub fn check_build(&self) -> Result<(), LoadError> {
+        declaration::check_toolchain(self.info())?;
+        declaration::check_panic_strategy(self.info())
+    }
+
+    /// Checks the library against message type `T` and no argument, then
+    /// constructs a plugin (from its `new()` or `Default`). Call it as often
+    /// as you like: each call makes a new, independent instance.
+    ///
+    /// # Errors
+    /// Every refusal of [`check`](Self::check), then
+    /// [`LoadError::ConstructorFailed`] or
+    /// [`LoadError::ConstructorPanicked`].
+    pub fn instantiate<T: Send + Sync + 'static>(&self) -> Result<LoadedPlugin<T>, LoadError> {
+        self.check::<T>()?;
+        // SAFETY: the declaration says the constructor takes no argument
+        // (checked just now), so it does not read the null pointer.
+        unsafe { self.construct(std::ptr::null()) }
+    }
+
+    /// Checks the library against message type `T` and argument type `A`,
+    /// then constructs a plugin from its `new(&A)`.
+    ///
+    /// # Errors
+    /// Every refusal of [`check_with`](Self::check_with), then
+    /// [`LoadError::ConstructorFailed`] or
+    /// [`LoadError::ConstructorPanicked`].
+    pub fn instantiate_with<T: Send + Sync + 'static, A: 'static>(
+        &self,
+        argument: &A,
+    ) -> Result<LoadedPlugin<T>, LoadError> {
+        self.check_with::<T, A>()?;
+        // SAFETY: the plugin's argument type is `A` (checked just now).
+        unsafe { self.construct((argument as *const A).cast()) }
+    }
+
+    /// # Safety
+    /// The checks for `T` passed, and `argument` is what the declaration's
+    /// constructor expects.
+    unsafe fn construct<T: 'static>(
+        &self,
+        argument: *const c_void,
+    ) -> Result<LoadedPlugin<T>, LoadError> {
+        let mut plugin = MaybeUninit::<Box<dyn Plugin<T>>>::uninit();
+        let mut error = MaybeUninit::<String>::uninit();
+        // SAFETY: the declaration was checked: same rustc, target and ABI, and
+        // the plugin's message type is `T`, so the constructor writes a
+        // `Box<dyn Plugin<T>>` or a `String` exactly as `Constructor`
+        // documents; it catches its own panics.
+        let status = unsafe {
+            (self.inner.declaration.constructor)(
+                argument,
+                plugin.as_mut_ptr().cast(),
+                error.as_mut_ptr().cast(),
+            )
+        };
+        let path = || self.inner.info.path.clone();
+        match status {
+            ConstructStatus::Constructed => Ok(LoadedPlugin {
+                // SAFETY: `Constructed` means the plugin was written.
+                plugin: Some(unsafe { plugin.assume_init() }),
+                library: self.clone(),
+            }),
+            ConstructStatus::Failed => Err(LoadError::ConstructorFailed {
+                path: path(),
+                // SAFETY: any status but `Constructed` means the error was written.
+                message: unsafe { error.assume_init() },
+            }),
+            ConstructStatus::Panicked => Err(LoadError::ConstructorPanicked {
+                path: path(),
+                // SAFETY: as above.
+                message: unsafe { error.assume_init() },
+            }),
+        }
+    }
+}
+
+/// What makes an opened library the same on the next `open` of its path: the
+/// file the path names, unchanged.
+#[derive(Clone, PartialEq, Eq)]
+struct FileIdentity {
+    device: u64,
+    inode: u64,
+    size: u64,
+    modified: (i64, i64),
+}
+
+impl FileIdentity {
+    /// `None` where the platform offers no inode to tell files apart: then
+    /// every `open` reads the file.
+    fn of(metadata: &std::fs::Metadata) -> Option<Self> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Some(Self {
+                device: metadata.dev(),
+                inode: metadata.ino(),
+                size: metadata.size(),
+                modified: (metadata.mtime(), metadata.mtime_nsec()),
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = metadata;
+            None
+        }
+    }
+}
+
+/// The libraries opened so far, by the path they were opened from: the
+/// dynamic loader's key too, and one look-up finds both the library to reuse
+/// and a path whose file was replaced. They are never closed, so this only
+/// grows by one entry per distinct path opened.
+fn opened() -> MutexGuard<'static, HashMap<PathBuf, (FileIdentity, PluginLibrary)>> {
+    static OPENED: LazyLock<Mutex<HashMap<PathBuf, (FileIdentity, PluginLibrary)>>> =
+        LazyLock::new(Mutex::default);
+    OPENED.lock().unwrap_or_else(PoisonError::into_inner)
+}
