@@ -68,17 +68,48 @@
 //! [`Plugin`] that are compiled into the plugin's own crate and catch its
 //! panics there; a panicking plugin ends with an [`Exit`] that carries the
 //! panic message, and the others go on.
+//!
+//! # Where each concept lives
+//!
+//! One file per concept, named for it; no two import each other.
+//!
+//! - `message.rs`: [`Message`]; `plugin.rs`: the [`Plugin`] trait and its
+//!   panic containment.
+//! - `host.rs`: the std [`Host`]; `tokio.rs`: [`tokio::Host`]. What both
+//!   report ([`Exit`], [`Ending`], [`PluginId`], [`Delivery`], the send
+//!   errors) is `exit.rs`'s; the plugins of a host and one send over them,
+//!   `roster.rs`'s.
+//! - `worker.rs`: the code that runs one plugin on its queue; `queue.rs`:
+//!   the ring between a host and a plugin, with its loom models in
+//!   `queue/loom_tests.rs` (`sync.rs` switches it to loom's primitives).
+//! - `load/`: the loader, one file per stage (see [`load`](mod@load)):
+//!   `mod.rs` the pipeline, `trust.rs` the permission check, `file.rs` and
+//!   `elf.rs` the file check, `declaration.rs` the declaration check,
+//!   `loaded.rs` [`LoadedPlugin`], `error.rs` [`LoadError`].
+//! - `abi.rs`: the `#[repr(C)]` declaration a plugin exports;
+//!   `private.rs`: what `#[plugin]`'s expansion names (not public API).
+//! - `build.rs`: building plugin packages with cargo (feature `build`);
+//!   `file_name.rs`: the platform's file name for a crate's library.
+//!
+//! `unsafe` sits in five files: the loader (`load/mod.rs`: `dlopen`, the
+//! symbol, the constructor call), the declaration (`load/declaration.rs`
+//! reads it out of the library, `abi.rs` defines it, `private.rs` is the
+//! plugin's side of the constructor) and the ring (`queue.rs`). Every block
+//! says why it is sound in a `// SAFETY:` comment.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
 pub mod abi;
 #[cfg(feature = "build")]
 pub mod build;
+mod exit;
 mod file_name;
 mod host;
 pub mod load;
 mod message;
 mod plugin;
+mod queue;
+mod roster;
 mod sync;
 #[cfg(feature = "tokio")]
 pub mod tokio;
@@ -88,9 +119,11 @@ mod worker;
 #[path = "private.rs"]
 pub mod __private;
 
+pub use exit::{Delivery, Ending, Exit, PluginId, SendError, TrySendError};
 pub use file_name::library_file_name;
-pub use host::{DEFAULT_CAPACITY, Delivery, Ending, Exit, Host, PluginId, SendError, TrySendError};
+pub use host::Host;
 pub use load::{LoadError, LoadedPlugin, OpenOptions, PluginInfo, PluginLibrary, load, load_with};
 pub use message::Message;
 pub use mpplugin_macros::plugin;
 pub use plugin::Plugin;
+pub use roster::DEFAULT_CAPACITY;

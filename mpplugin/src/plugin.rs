@@ -3,7 +3,7 @@
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 
-use crate::Message;
+use crate::message::Message;
 
 /// A plugin: state that handles messages of type `T`, one at a time.
 ///

@@ -7,8 +7,9 @@ use std::fmt::Display;
 use std::panic::{self, AssertUnwindSafe};
 
 pub use crate::abi::{ConstructStatus, Constructor, PluginDeclaration, PluginMeta};
+use crate::message::Message;
+use crate::plugin::Plugin;
 use crate::plugin::panic_message;
-use crate::{Message, Plugin};
 
 /// A plugin built without an argument: from its `new()` or `Default`.
 pub trait Construct<T>: Plugin<T> + Sized {

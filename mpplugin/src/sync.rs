@@ -1,7 +1,8 @@
-//! The synchronization primitives of the queue in [`worker`](crate::worker):
-//! std's, or loom's in the model check of the queue (`RUSTFLAGS="--cfg loom"`
-//! with `cargo test`, see `.ci/run`), so that it sees every atomic access,
-//! lock, park and slot access. The rest of the crate stays on std.
+//! The synchronization primitives of the ring in [`queue`](crate::queue):
+//! std's, or loom's in the model checks of the queue (`queue/loom_tests.rs`,
+//! run with `RUSTFLAGS="--cfg loom"` and `cargo test`, see `.ci/run`), so
+//! that loom sees every atomic access, lock, park and slot access. The rest
+//! of the crate stays on std.
 //!
 //! Only this crate's own tests switch to loom, not `cfg(loom)` alone: a crate
 //! that runs loom tests of its own sets `--cfg loom` for every crate it

@@ -16,11 +16,11 @@ use std::sync::Arc;
 
 use tokio::task::JoinHandle;
 
-use crate::host::{Attached, Roster, Sending, delivery_or_error};
+use crate::exit::{Delivery, Ending, Exit, PluginId, SendError, TrySendError};
+use crate::message::Message;
+use crate::plugin::Plugin;
+use crate::roster::{Attached, DEFAULT_CAPACITY, Roster, Sending, delivery_or_error};
 use crate::worker::Worker;
-use crate::{
-    DEFAULT_CAPACITY, Delivery, Ending, Exit, Message, Plugin, PluginId, SendError, TrySendError,
-};
 
 /// Where a plugin's handler runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

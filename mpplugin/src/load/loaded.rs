@@ -6,8 +6,9 @@
 use std::fmt;
 
 use super::library::PluginLibrary;
+use crate::message::Message;
 use crate::plugin::Handled;
-use crate::{Message, Plugin};
+use crate::plugin::Plugin;
 
 /// A plugin constructed from a library. It is a [`Plugin<T>`]: attach it to
 /// a host, or call it yourself. It keeps its library loaded.

@@ -81,8 +81,8 @@ use std::mem::{ManuallyDrop, MaybeUninit};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 
-use crate::Plugin;
 use crate::abi::ConstructStatus;
+use crate::plugin::Plugin;
 
 mod declaration;
 mod elf;
