@@ -234,14 +234,22 @@ mod tests {
     #[cfg_attr(miri, ignore)]
     fn the_elf_fast_path_refuses_what_the_full_parse_refuses() {
         let whole = this_binary();
-        let (fast, full) = accepted(&whole);
-        assert_eq!(fast, full, "the fast path refused a good file");
+        // The control: the file this test corrupts is one both accept, or
+        // every comparison below would compare two refusals.
+        assert_eq!(
+            accepted(&whole),
+            (true, true),
+            "the test binary, unmodified, is not accepted by both the fast path and the full parse (fast, full): this test needs a position-independent ELF executable"
+        );
         let mut lengths: Vec<usize> = (1..64).map(|i| i * whole.len() / 64).collect();
         lengths.extend([0, 1, 16, 63, 64, 65, 4095, 4096, whole.len() - 1]);
         for length in lengths {
             accepted(&whole[..length]);
         }
         let Some(sections) = SectionHeaders::of(&whole) else {
+            eprintln!(
+                "skipped the corruption of header fields: the test binary is not a 64-bit ELF file, whose section headers this test knows"
+            );
             return;
         };
         // Every field of the ELF header, then of each section header, set to
@@ -255,13 +263,22 @@ mod tests {
             );
         }
         let mut bytes = whole.clone();
+        let mut compared = 0;
         for (at, size) in fields {
             for value in [0x00, 0x01, 0x02, 0x0b, 0x12, 0x7f, 0xff] {
                 bytes[at..at + size].fill(value);
-                accepted(&bytes);
+                let (fast, _) = accepted(&bytes);
+                compared += usize::from(fast);
             }
             bytes[at..at + size].copy_from_slice(&whole[at..at + size]);
         }
+        // `accepted` compares the declarations only where the fast path
+        // accepts: some corruptions (of fields neither parser reads) must
+        // reach that comparison.
+        assert!(
+            compared > 0,
+            "the fast path refused every corrupted file: the comparison of what it found never ran"
+        );
     }
 
     /// A header that asks for terabytes of a sparse file: refused, not an
@@ -272,6 +289,9 @@ mod tests {
     fn a_huge_symbol_table_is_refused_without_reading_it() {
         let mut bytes = this_binary();
         let Some(sections) = SectionHeaders::of(&bytes) else {
+            eprintln!(
+                "skipped: the test binary is not a 64-bit ELF file, whose section headers this test knows"
+            );
             return;
         };
         let (index, dynsym) = sections
@@ -281,11 +301,19 @@ mod tests {
             .find(|(_, (kind, _))| *kind == object::elf::SHT_DYNSYM)
             .map(|(index, (_, offset))| (index, *offset))
             .expect("a position-independent test binary has dynamic symbols");
+        let path = std::env::temp_dir().join(format!("mpplugin-huge-{}", std::process::id()));
+        // The control: unmodified, the file passes the file check (and has no
+        // declaration), so the refusal below is the huge table's.
+        std::fs::write(&path, &bytes).unwrap();
+        let control = find_declaration(&path, &std::fs::metadata(&path).unwrap());
+        assert!(
+            matches!(control, Err(LoadError::NotAPlugin { .. })),
+            "the unmodified test binary: {control:?}"
+        );
         // `sh_size` sits 32 bytes into a 64-bit section header.
         let huge: u64 = 24 << 36;
         let at = sections.at(index) + 32;
         bytes[at..at + 8].copy_from_slice(&huge.to_le_bytes());
-        let path = std::env::temp_dir().join(format!("mpplugin-huge-{}", std::process::id()));
         std::fs::write(&path, &bytes).unwrap();
         let file = File::options().write(true).open(&path).unwrap();
         file.set_len(dynsym + huge).unwrap();
@@ -307,6 +335,12 @@ mod tests {
     fn reading_the_parts_of_a_file_finds_what_reading_it_whole_finds() {
         let whole = this_binary();
         let path = std::env::temp_dir().join(format!("mpplugin-parts-{}", std::process::id()));
+        // The control: whole, both read it as a library, so the comparisons
+        // that follow are not all of two refusals.
+        assert!(
+            elf_declarations(&whole[..], whole.len() as u64).is_some(),
+            "the fast path refused the unmodified test binary"
+        );
         for length in [whole.len(), whole.len() / 2, 4096, 100, 0] {
             std::fs::write(&path, &whole[..length]).unwrap();
             let file = File::open(&path).unwrap();
