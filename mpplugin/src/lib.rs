@@ -110,6 +110,7 @@ mod message;
 mod plugin;
 mod queue;
 mod roster;
+pub mod shape;
 mod sync;
 #[cfg(feature = "tokio")]
 pub mod tokio;
@@ -124,6 +125,7 @@ pub use file_name::library_file_name;
 pub use host::Host;
 pub use load::{LoadError, LoadedPlugin, OpenOptions, PluginInfo, PluginLibrary, load, load_with};
 pub use message::Message;
-pub use mpplugin_macros::plugin;
+pub use mpplugin_macros::{Shape, plugin};
 pub use plugin::Plugin;
 pub use roster::DEFAULT_CAPACITY;
+pub use shape::Shape;
