@@ -1,14 +1,17 @@
-//! The `#[plugin]` attribute of mpplugin. Use it through `mpplugin::plugin`.
+//! The `#[plugin]` attribute and `#[derive(Shape)]` of mpplugin. Use them
+//! through `mpplugin::plugin` and `mpplugin::Shape`.
 //!
 //! The attribute runs in four stages, one module each: `attr` parses its
 //! arguments, `ast` gives a typed view of the impl block that keeps the
 //! user's tokens for spans, `valid` checks that view and collects every
-//! problem, and `expand` writes the glue.
+//! problem, and `expand` writes the glue. The derive has its own stages in
+//! `shape/`.
 #![forbid(unsafe_code)]
 
 mod ast;
 mod attr;
 mod expand;
+mod shape;
 mod valid;
 
 use proc_macro::TokenStream;
@@ -67,4 +70,33 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn plugin(args: TokenStream, input: TokenStream) -> TokenStream {
     expand::plugin(args.into(), input.into()).into()
+}
+
+/// Describes a struct or an enum for the loader's comparison: implements
+/// `mpplugin::Shape`.
+///
+/// ```ignore
+/// #[derive(mpplugin::Shape)]
+/// pub struct Msg {
+///     pub count: u64,
+///     // Another crate's type without `Shape`: name, size and alignment only.
+///     #[shape(opaque)]
+///     pub id: other_crate::Id,
+/// }
+///
+/// #[derive(mpplugin::Shape)]
+/// pub enum Op<T> {
+///     Add(T),
+///     Sub(T),
+/// }
+/// ```
+///
+/// Structs (named, tuple, unit) and enums, generic ones included: each type
+/// parameter gets a `Shape` bound. Every field's type must implement
+/// `Shape`, or the field must be `#[shape(opaque)]`. `#[shape(crate = path)]`
+/// on the type names the mpplugin crate when the dependency is renamed.
+/// Unions are refused.
+#[proc_macro_derive(Shape, attributes(shape))]
+pub fn derive_shape(input: TokenStream) -> TokenStream {
+    shape::derive(input.into()).into()
 }
