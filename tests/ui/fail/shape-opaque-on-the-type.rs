@@ -1,0 +1,7 @@
+#[derive(mpplugin::Shape)]
+#[shape(opaque)]
+pub struct Msg {
+    pub count: u64,
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[derive(mpplugin::Shape)]
+pub struct Msg {
+    #[shape(skip)]
+    pub count: u64,
+}
+
+fn main() {}
