@@ -82,12 +82,16 @@ where
     {
         None => SectionIndex(0),
         Some((index, section)) => {
-            // Its symbols: inside the file, a whole number of them.
-            if let Some((offset, size)) = section.file_range(endian) {
-                let whole = size % size_of::<Elf::Sym>() as u64 == 0;
-                if size != 0 && !(whole && range_fits(offset, size, length)) {
-                    return None;
-                }
+            // Its symbols: inside the file, a whole number of them, and at
+            // least one. Read as the full parse reads (`ReadCache`, or
+            // `Parts` here), an empty table is an empty slice at no aligned
+            // address, which `object` refuses as a table of symbols.
+            match section.file_range(endian) {
+                Some((offset, size))
+                    if size != 0
+                        && size % size_of::<Elf::Sym>() as u64 == 0
+                        && range_fits(offset, size, length) => {}
+                _ => return None,
             }
             // Its strings (read lazily, so this reads nothing).
             let strings = SectionIndex(section.sh_link(endian) as usize);
