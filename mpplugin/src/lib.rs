@@ -83,7 +83,8 @@
 //!   the ring between a host and a plugin, with its loom models in
 //!   `queue/loom_tests.rs` (`sync.rs` switches it to loom's primitives).
 //! - `load/`: the loader, one file per stage (see [`load`](mod@load)):
-//!   `mod.rs` the pipeline, `trust.rs` the permission check, `file.rs` and
+//!   `mod.rs` the pipeline, `trust.rs` the permission check (`accounts.rs`
+//!   who is in a group), `file.rs` and
 //!   `elf.rs` the file check, `declaration.rs` the declaration check,
 //!   `loaded.rs` [`LoadedPlugin`], `error.rs` [`LoadError`].
 //! - `abi.rs`: the `#[repr(C)]` declaration a plugin exports;
@@ -91,8 +92,9 @@
 //! - `build.rs`: building plugin packages with cargo (feature `build`);
 //!   `file_name.rs`: the platform's file name for a crate's library.
 //!
-//! `unsafe` sits in five files: the loader (`load/mod.rs`: `dlopen`, the
-//! symbol, the constructor call), the declaration (`load/declaration.rs`
+//! `unsafe` sits in six files: the loader (`load/mod.rs`: `dlopen`, the
+//! symbol, the constructor call; `load/accounts.rs`: listing users), the
+//! declaration (`load/declaration.rs`
 //! reads it out of the library, `abi.rs` defines it, `private.rs` is the
 //! plugin's side of the constructor) and the ring (`queue.rs`). Every block
 //! says why it is sound in a `// SAFETY:` comment.

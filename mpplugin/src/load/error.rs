@@ -264,7 +264,7 @@ impl fmt::Display for LoadError {
                     (_, true) => f.write_str("every user")?,
                     (Some(group), false) if group_members.is_empty() => write!(
                         f,
-                        "group `{group}`, whose members cannot be read from /etc/group"
+                        "group `{group}`, whose members the name service cannot list"
                     )?,
                     (Some(group), false) => write!(
                         f,

@@ -37,8 +37,11 @@
 //! - write permission for everyone counts;
 //! - write permission for the group counts unless the group has no member
 //!   other than the owner and root (a user's private group, as Debian gives
-//!   each user with umask 002), read from `/etc/passwd` and `/etc/group`
-//!   (again whenever either file changes); a group not found there counts;
+//!   each user with umask 002), as the system's name service lists users
+//!   and groups (NSS: `/etc/passwd` and `/etc/group`, LDAP, SSSD, ...; kept
+//!   for up to 5 seconds, and read again at once when either file changes);
+//!   a group the name service does not know counts, and so does a member it
+//!   cannot name;
 //! - a directory with the sticky bit (such as `/tmp`) does not count: there
 //!   only the owner of an entry, the directory's owner and root can rename
 //!   or remove it.
@@ -60,7 +63,8 @@
 //! runs the stages in order, each in a file of its own:
 //!
 //! 1. `trust.rs`: who may write the file and every directory on the way
-//!    (the permission walk, the accounts of a group);
+//!    (the permission walk); `accounts.rs`: who is in a group, as the name
+//!    service says;
 //! 2. `file.rs`: the file is a complete shared library for this machine, and
 //!    where its declarations are, for every format; `elf.rs` reads the few
 //!    pages of an ELF file that check needs;
@@ -71,9 +75,9 @@
 //!
 //! What a plugin says about itself is `info.rs`'s, every refusal
 //! `error.rs`'s, and the handle of an opened library `library.rs`'s. The
-//! loader's `unsafe` is here (`dlopen`, the symbol, the constructor) and in
-//! `declaration.rs` (reading the library's memory); no other file of it
-//! holds any.
+//! loader's `unsafe` is here (`dlopen`, the symbol, the constructor), in
+//! `declaration.rs` (reading the library's memory) and in `accounts.rs`
+//! (listing users); no other file of it holds any.
 
 use std::collections::HashMap;
 use std::ffi::c_void;
@@ -84,6 +88,8 @@ use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 use crate::abi::ConstructStatus;
 use crate::plugin::Plugin;
 
+#[cfg(unix)]
+mod accounts;
 mod declaration;
 mod elf;
 mod error;
@@ -216,6 +222,13 @@ impl PluginLibrary {
     ///   `#[global_allocator]` in the host or the plugin, even the same
     ///   crate on both sides, is a second instance (a cdylib links its own
     ///   copy) and is undefined behaviour.
+    /// - **No listing of users meanwhile.** On unix, when a group can write
+    ///   to the plugin or a directory above it, the permission check lists
+    ///   the users through the name service (`getpwent`), whose cursor the
+    ///   whole process shares: no other thread may list users with
+    ///   `setpwent`/`getpwent`/`endpwent` during the open. (mpplugin's own
+    ///   opens take turns; look-ups by name or id, `getpwnam_r` and the
+    ///   like, are fine.)
     /// - **Panics stay behind the vtable.** Panics are contained where the
     ///   host calls the plugin through [`Plugin`]; a closure or trait object
     ///   that one side puts in a message and the other calls is plain code

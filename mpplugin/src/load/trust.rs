@@ -2,18 +2,18 @@
 //! first stage of an open (see [who may supply a
 //! plugin](mod@crate::load#who-may-supply-a-plugin)). The walk resolves the
 //! path one component at a time, as the kernel does, and keeps the metadata
-//! of everything it reached; the accounts say who is in a group. This file
-//! reads metadata, symbolic links and the account files only: it never opens
-//! the plugin file, and it holds no `unsafe`.
+//! of everything it reached; `accounts.rs` says who is in a group that can
+//! write there. This file reads metadata and symbolic links only: it never
+//! opens the plugin file, and it holds no `unsafe`.
 
 #[cfg(unix)]
 use std::ops::Range;
 use std::path::Path;
 #[cfg(unix)]
 use std::path::PathBuf;
-#[cfg(unix)]
-use std::sync::{Arc, Mutex, PoisonError};
 
+#[cfg(unix)]
+use super::accounts::Accounts;
 use super::error::LoadError;
 
 /// Refuses a plugin file that users other than its owner and root could
@@ -266,129 +266,6 @@ fn push_steps(steps: &mut Vec<Step>, path: &[u8], link: Option<usize>) {
             steps.push(step);
         }
         end = start.saturating_sub(1);
-    }
-}
-
-/// Users and groups as `/etc/passwd` and `/etc/group` list them: enough to
-/// tell who is in a group without linking to libc's NSS.
-#[cfg(unix)]
-struct Accounts {
-    /// (name, uid, primary gid)
-    users: Vec<(String, u32, u32)>,
-    /// (name, gid, supplementary members)
-    groups: Vec<(String, u32, Vec<String>)>,
-}
-
-/// What tells whether a file changed: its device, inode, size, and
-/// modification and change times; `None` if it cannot be read.
-#[cfg(unix)]
-type Stamp = Option<(u64, u64, u64, i64, i64, i64, i64)>;
-
-#[cfg(unix)]
-impl Accounts {
-    /// The accounts as the files list them now. They are read again only
-    /// when either file changed since they were last read: a group's members
-    /// count as of this call, as if the files were read for it, without
-    /// reading and parsing them on every open of a group-writable plugin.
-    /// Tools that edit them (`useradd`, `usermod`, `vigr`) write a new file
-    /// and rename it over the old one, a new inode; an edit in place changes
-    /// the times. The stamps are taken before the files are read, so a change
-    /// while they are read is seen on the next call.
-    fn current() -> Arc<Self> {
-        static READ: Mutex<Option<([Stamp; 2], Arc<Accounts>)>> = Mutex::new(None);
-        let stamp = |file: &str| {
-            use std::os::unix::fs::MetadataExt;
-            std::fs::metadata(file).ok().map(|m| {
-                (
-                    m.dev(),
-                    m.ino(),
-                    m.size(),
-                    m.mtime(),
-                    m.mtime_nsec(),
-                    m.ctime(),
-                    m.ctime_nsec(),
-                )
-            })
-        };
-        let stamps = [stamp("/etc/passwd"), stamp("/etc/group")];
-        let mut read = READ.lock().unwrap_or_else(PoisonError::into_inner);
-        match &*read {
-            Some((stamped, accounts)) if *stamped == stamps => accounts.clone(),
-            _ => {
-                let accounts = Arc::new(Self::read());
-                *read = Some((stamps, accounts.clone()));
-                accounts
-            }
-        }
-    }
-
-    /// Unreadable files read as empty: every group is then unknown, and
-    /// unknown groups count as having other members.
-    fn read() -> Self {
-        let read = |file: &str| std::fs::read_to_string(file).unwrap_or_default();
-        let fields = |line: &str| line.split(':').map(str::to_owned).collect::<Vec<_>>();
-        let users = read("/etc/passwd")
-            .lines()
-            .map(fields)
-            .filter_map(|f| {
-                Some((
-                    f.first()?.clone(),
-                    f.get(2)?.parse().ok()?,
-                    f.get(3)?.parse().ok()?,
-                ))
-            })
-            .collect();
-        let groups = read("/etc/group")
-            .lines()
-            .map(fields)
-            .filter_map(|f| {
-                let members = f
-                    .get(3)
-                    .map(|list| {
-                        list.split(',')
-                            .filter(|name| !name.is_empty())
-                            .map(str::to_owned)
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                Some((f.first()?.clone(), f.get(2)?.parse().ok()?, members))
-            })
-            .collect();
-        Self { users, groups }
-    }
-
-    fn group_name(&self, gid: u32) -> String {
-        self.groups
-            .iter()
-            .find(|(_, id, _)| *id == gid)
-            .map_or_else(|| gid.to_string(), |(name, _, _)| name.clone())
-    }
-
-    /// The members of group `gid` other than user `owner` and root, by
-    /// name: `None` if there are none, `Some(empty)` if the group is not
-    /// listed (its members are unknown, so they count).
-    fn other_members(&self, gid: u32, owner: u32) -> Option<Vec<String>> {
-        let Some((_, _, supplementary)) = self.groups.iter().find(|(_, id, _)| *id == gid) else {
-            return Some(Vec::new());
-        };
-        let uid_of = |name: &str| {
-            self.users
-                .iter()
-                .find(|(user, _, _)| user == name)
-                .map(|(_, uid, _)| *uid)
-        };
-        let mut others: Vec<String> = self
-            .users
-            .iter()
-            .filter(|(_, _, primary)| *primary == gid)
-            .map(|(name, _, _)| name.clone())
-            .chain(supplementary.iter().cloned())
-            // A name not in /etc/passwd is someone else all the same.
-            .filter(|name| uid_of(name).is_none_or(|uid| uid != owner && uid != 0))
-            .collect();
-        others.sort();
-        others.dedup();
-        (!others.is_empty()).then_some(others)
     }
 }
 
