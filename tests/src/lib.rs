@@ -1,7 +1,9 @@
 //! Helpers for the integration tests of mpplugin: in-process probe plugins,
-//! one driver over both hosts, and the builder of the fixture cdylibs.
+//! one driver over both hosts, the builder of the fixture cdylibs, and a
+//! watchdog.
 
 pub mod driver;
 pub mod fixtures;
 pub mod probe;
 pub mod random;
+pub mod watchdog;

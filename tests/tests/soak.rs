@@ -10,12 +10,12 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use mpplugin::{Ending, Message, Plugin, TrySendError};
 use mpplugin_tests::driver::{Driver, Std, Tokio};
 use mpplugin_tests::random::SplitMix;
+use mpplugin_tests::watchdog::watchdog;
 
 const PLUGINS: usize = 16;
 const MESSAGES: u64 = 1_000_000;
@@ -101,19 +101,6 @@ fn env_u64(name: &str) -> Option<u64> {
             .parse()
             .unwrap_or_else(|_| panic!("{name}={value} is not a number")),
     )
-}
-
-/// Aborts the process, with a message, if `done` is not dropped or sent to
-/// within `limit`: a deadlocked host fails the test run instead of hanging.
-fn watchdog(what: String, limit: Duration) -> mpsc::Sender<()> {
-    let (done, finished) = mpsc::channel::<()>();
-    thread::spawn(move || {
-        if let Err(mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(limit) {
-            eprintln!("\nwatchdog: {what} did not finish within {limit:?}: deadlock? aborting");
-            std::process::abort();
-        }
-    });
-    done
 }
 
 /// The host's side: how many messages each plugin was sent while the host
