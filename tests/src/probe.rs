@@ -9,6 +9,8 @@ use mpplugin::{Message, Plugin};
 /// What a [`Probe`] saw, shared with the test.
 #[derive(Default)]
 pub struct Record {
+    /// How many messages the probe began to handle (before its gate).
+    pub started: AtomicU64,
     /// Every message handled, in order.
     pub seen: Mutex<Vec<u64>>,
     /// Set when the probe is dropped.
@@ -32,6 +34,9 @@ pub struct Probe {
     panic_at: Option<u64>,
     panic_on_drop: bool,
     gate: Option<Receiver<()>>,
+    /// Dropped right after the probe's `Drop` ran: its drop tells the test
+    /// that the probe is gone.
+    _held: Option<Box<dyn std::any::Any + Send>>,
 }
 
 impl Probe {
@@ -44,6 +49,7 @@ impl Probe {
             panic_at: None,
             panic_on_drop: false,
             gate: None,
+            _held: None,
         };
         (probe, record)
     }
@@ -66,6 +72,13 @@ impl Probe {
         self
     }
 
+    /// Keeps `value` until the probe is dropped (a sender whose drop opens
+    /// a gate, say).
+    pub fn holding(mut self, value: impl std::any::Any + Send) -> Self {
+        self._held = Some(Box::new(value));
+        self
+    }
+
     /// Waits for one permit from `gate` before handling each message.
     pub fn gated(mut self, gate: Receiver<()>) -> Self {
         self.gate = Some(gate);
@@ -78,6 +91,7 @@ impl Plugin<u64> for Probe {
         if self.record.dropped.load(Ordering::SeqCst) {
             self.record.calls_after_drop.fetch_add(1, Ordering::SeqCst);
         }
+        self.record.started.fetch_add(1, Ordering::SeqCst);
         if let Some(gate) = &self.gate {
             // A closed gate lets everything through.
             let _ = gate.recv();

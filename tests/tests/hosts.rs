@@ -3,13 +3,20 @@
 //! panics, backpressure, `try_send`, `end` and drop.
 
 use std::sync::atomic::Ordering;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::Duration;
 
 use mpplugin::{Ending, TrySendError};
 use mpplugin_tests::driver::Driver;
 use mpplugin_tests::probe::{Doubler, Probe, Request, Sequence};
+use mpplugin_tests::watchdog::wait_until;
+
+/// Far above what any test here takes (well under a second), far below CI's
+/// patience: a deadlock aborts the run with the test's name.
+const WATCHDOG: Duration = Duration::from_secs(120);
+/// How long a test waits for a plugin to get somewhere before it fails.
+const PATIENCE: Duration = Duration::from_secs(60);
 
 fn delivers_every_message_in_send_order<D: Driver<u64>>() {
     let mut host = D::new();
@@ -26,6 +33,7 @@ fn delivers_every_message_in_send_order<D: Driver<u64>>() {
         assert!(delivery.gone.is_empty());
     }
     let exits = host.end();
+    assert_eq!(exits.len(), records.len(), "one exit per plugin");
     let expected: Vec<u64> = (0..1000).collect();
     for (record, exit) in records.iter().zip(&exits) {
         assert_eq!(record.seen(), expected);
@@ -67,9 +75,9 @@ fn detached_plugin_records_its_status_and_the_others_still_receive<D: Driver<u64
         host.send(value).unwrap();
     }
     // Wait until the quitter has gone, then the next send reports it.
-    while !quit_record.dropped.load(Ordering::SeqCst) {
-        thread::yield_now();
-    }
+    wait_until("the detached plugin to be dropped", PATIENCE, || {
+        quit_record.dropped.load(Ordering::SeqCst)
+    });
     let delivery = host.send(6).unwrap();
     assert_eq!(delivery.gone, vec![quitter_id]);
     assert_eq!(delivery.delivered, 1);
@@ -133,11 +141,9 @@ fn send_after_every_plugin_has_gone_hands_the_message_back<D: Driver<u64>>() {
     let (second, second_record) = Probe::new();
     let second_id = host.attach(second.panic_at(0), 4);
     host.send(0).unwrap();
-    while !(first_record.dropped.load(Ordering::SeqCst)
-        && second_record.dropped.load(Ordering::SeqCst))
-    {
-        thread::yield_now();
-    }
+    wait_until("both plugins to be dropped", PATIENCE, || {
+        first_record.dropped.load(Ordering::SeqCst) && second_record.dropped.load(Ordering::SeqCst)
+    });
     let error = host.send(99).unwrap_err();
     assert_eq!(*error.message, 99);
     assert_eq!(error.gone, vec![first_id, second_id]);
@@ -170,11 +176,14 @@ fn end_lets_every_plugin_drain_its_queue<D: Driver<u64>>() {
     for value in 0..50 {
         host.send(value).unwrap();
     }
-    // Nothing is handled yet; the permits come after `end` has closed the queue.
+    // Nothing is handled yet: the permits come only once `end` is called.
+    let (ending, ended) = mpsc::channel();
     let opener = thread::spawn(move || {
-        thread::sleep(Duration::from_millis(20));
+        ended.recv().unwrap();
         drop(gate);
     });
+    assert!(record.seen().is_empty(), "{:?}", record.seen());
+    ending.send(()).unwrap();
     let exits = host.end();
     opener.join().unwrap();
     assert_eq!(exits[0].ending, Ending::Finished);
@@ -187,30 +196,41 @@ fn dropping_the_host_without_end_stops_every_plugin<D: Driver<u64>>() {
     let (gate, permits) = mpsc::channel();
     let (slow, slow_record) = Probe::new();
     host.attach(slow.gated(permits), 1000);
+    // The idle plugin holds the gate: the slow plugin finishes the message in
+    // progress only once the drop is under way, when the idle one (attached
+    // after it, so closed after it) is dropped.
     let (idle, idle_record) = Probe::new();
-    host.attach(idle, 1000);
+    host.attach(idle.holding(gate.clone()), 1000);
     for value in 0..500 {
         host.send(value).unwrap();
     }
     gate.send(()).unwrap();
-    // The slow plugin is in (or about to start) a handler; let it finish that
-    // one once the drop is under way.
-    let opener = thread::spawn(move || {
-        thread::sleep(Duration::from_millis(20));
-        drop(gate);
-    });
+    drop(gate);
+    wait_until(
+        "the slow plugin to wait at its gate with message 1",
+        PATIENCE,
+        || slow_record.started.load(Ordering::SeqCst) == 2,
+    );
     drop(host);
-    // When the drop returns, both plugins are dropped and will never run again.
+    // When the drop returns, both plugins are dropped and will never run
+    // again: nothing else holds their records.
     assert!(slow_record.dropped.load(Ordering::SeqCst));
     assert!(idle_record.dropped.load(Ordering::SeqCst));
-    let handled = slow_record.seen().len();
-    assert!(
-        handled < 500,
-        "the queued messages were discarded, not drained ({handled} handled)"
+    assert_eq!(
+        Arc::strong_count(&slow_record),
+        1,
+        "the slow plugin lives on"
     );
-    opener.join().unwrap();
-    thread::sleep(Duration::from_millis(20));
-    assert_eq!(slow_record.seen().len(), handled);
+    assert_eq!(
+        Arc::strong_count(&idle_record),
+        1,
+        "the idle plugin lives on"
+    );
+    assert_eq!(
+        slow_record.seen(),
+        [0, 1],
+        "the message in progress was finished, the queued ones discarded"
+    );
     assert_eq!(slow_record.calls_after_drop.load(Ordering::SeqCst), 0);
     assert_eq!(idle_record.calls_after_drop.load(Ordering::SeqCst), 0);
 }
@@ -291,7 +311,135 @@ fn a_request_is_handled_without_waiting_for_a_later_send<D: Driver<Request>>() {
         // The host blocks on the reply before sending anything else.
         assert_eq!(answer.recv_timeout(Duration::from_secs(30)), Ok(value * 2));
     }
-    host.end();
+    let exits = host.end();
+    assert_eq!(exits.len(), 1);
+    assert_eq!(exits[0].ending, Ending::Finished);
+    assert_eq!((exits[0].handled, exits[0].unhandled), (200, 0));
+}
+
+// ---- what `attach` gives, and where a std-host plugin runs ----
+
+/// Which host, and how `attach` was called.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Attach {
+    Std,
+    TokioTask,
+    TokioBlocking,
+}
+
+#[test]
+fn attach_gives_each_plugin_a_queue_of_1024_in_every_host() {
+    let _watchdog = mpplugin_tests::watchdog::watchdog("attach's capacity".to_owned(), WATCHDOG);
+    assert_eq!(mpplugin::DEFAULT_CAPACITY, 1024);
+    let runtime = mpplugin_tests::driver::two_worker_runtime();
+    for kind in [Attach::Std, Attach::TokioTask, Attach::TokioBlocking] {
+        let mut std_host = mpplugin::Host::<u64>::new();
+        let mut tokio_host = mpplugin::tokio::Host::<u64>::new();
+        // Declared after the hosts, so that a failing assertion drops the
+        // gate first and the hosts' drop does not wait on it.
+        let (gate, permits) = mpsc::channel();
+        let (probe, record) = Probe::new();
+        let probe = probe.gated(permits);
+        {
+            let _entered = runtime.enter();
+            match kind {
+                Attach::Std => std_host.attach(probe),
+                Attach::TokioTask => tokio_host.attach(probe),
+                Attach::TokioBlocking => tokio_host.attach_blocking(probe),
+            };
+        }
+        let mut try_send = |value: u64| match kind {
+            Attach::Std => std_host.try_send(value),
+            _ => tokio_host.try_send(value),
+        };
+        // The plugin takes message 0 and waits at its gate: behind it, the
+        // queue holds 1024 messages and refuses the next.
+        try_send(0).unwrap();
+        wait_until(
+            "the plugin to wait at its gate with message 0",
+            PATIENCE,
+            || record.started.load(Ordering::SeqCst) == 1,
+        );
+        for value in 1..=1024 {
+            if let Err(error) = try_send(value) {
+                panic!("{kind:?}: message {value} refused: {error:?}");
+            }
+        }
+        match try_send(1025) {
+            Err(TrySendError::Full { full, .. }) => assert_eq!(full.len(), 1),
+            other => panic!("{kind:?}: a queue of more than 1024: {other:?}"),
+        }
+        drop(gate);
+        let exits = match kind {
+            Attach::Std => std_host.end(),
+            _ => runtime.block_on(tokio_host.end()),
+        };
+        assert_eq!(exits.len(), 1, "{kind:?}");
+        assert_eq!(
+            (exits[0].handled, exits[0].unhandled),
+            (1025, 0),
+            "{kind:?}"
+        );
+        assert_eq!(record.seen(), (0..=1024).collect::<Vec<_>>(), "{kind:?}");
+    }
+}
+
+/// Records the thread each message is handled on.
+struct Where(Arc<std::sync::Mutex<Vec<thread::ThreadId>>>);
+
+impl mpplugin::Plugin<u64> for Where {
+    fn handle_message(&mut self, _: mpplugin::Message<u64>) -> Option<u8> {
+        self.0.lock().unwrap().push(thread::current().id());
+        None
+    }
+}
+
+#[test]
+fn each_plugin_of_the_std_host_runs_on_a_thread_of_its_own() {
+    let _watchdog = mpplugin_tests::watchdog::watchdog("a thread per plugin".to_owned(), WATCHDOG);
+    let mut host = mpplugin::Host::<u64>::new();
+    let records: Vec<_> = (0..4)
+        .map(|_| {
+            let record = Arc::default();
+            host.attach(Where(Arc::clone(&record)));
+            record
+        })
+        .collect();
+    for value in 0..100 {
+        host.send(value).unwrap();
+    }
+    assert_eq!(host.end().len(), 4);
+    let sender = thread::current().id();
+    let mut threads = Vec::new();
+    for record in &records {
+        let seen = record.lock().unwrap();
+        assert_eq!(seen.len(), 100);
+        assert!(
+            seen.iter().all(|id| *id == seen[0]),
+            "a plugin moved between threads"
+        );
+        assert_ne!(seen[0], sender, "a plugin ran on the sender's thread");
+        threads.push(seen[0]);
+    }
+    threads.sort_by_key(|id| format!("{id:?}"));
+    threads.dedup();
+    assert_eq!(threads.len(), 4, "two plugins shared a thread: {threads:?}");
+}
+
+/// Each test of a host, under a watchdog.
+macro_rules! watched {
+    ($($name:ident::<$message:ty>),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                let _watchdog = mpplugin_tests::watchdog::watchdog(
+                    format!("{}::{}", module_path!(), stringify!($name)),
+                    super::WATCHDOG,
+                );
+                super::$name::<D<$message>>();
+            }
+        )*
+    };
 }
 
 macro_rules! host_tests {
@@ -300,54 +448,20 @@ macro_rules! host_tests {
             use mpplugin_tests::driver::$driver;
             type D<T> = $driver<T $(, $blocking)?>;
 
-            #[test]
-            fn delivers_every_message_in_send_order() {
-                super::delivers_every_message_in_send_order::<D<u64>>();
-            }
-            #[test]
-            fn loses_nothing_with_capacity_one_and_eight_plugins() {
-                super::loses_nothing_with_capacity_one_and_eight_plugins::<D<u64>>();
-            }
-            #[test]
-            fn detached_plugin_records_its_status_and_the_others_still_receive() {
-                super::detached_plugin_records_its_status_and_the_others_still_receive::<D<u64>>();
-            }
-            #[test]
-            fn handler_panic_is_reported_with_its_message_and_the_others_keep_going() {
-                super::handler_panic_is_reported_with_its_message_and_the_others_keep_going::<D<u64>>();
-            }
-            #[test]
-            fn drop_panic_is_reported_with_its_message() {
-                super::drop_panic_is_reported_with_its_message::<D<u64>>();
-            }
-            #[test]
-            fn send_after_every_plugin_has_gone_hands_the_message_back() {
-                super::send_after_every_plugin_has_gone_hands_the_message_back::<D<u64>>();
-            }
-            #[test]
-            fn send_with_no_plugin_attached_hands_the_message_back() {
-                super::send_with_no_plugin_attached_hands_the_message_back::<D<u64>>();
-            }
-            #[test]
-            fn end_lets_every_plugin_drain_its_queue() {
-                super::end_lets_every_plugin_drain_its_queue::<D<u64>>();
-            }
-            #[test]
-            fn dropping_the_host_without_end_stops_every_plugin() {
-                super::dropping_the_host_without_end_stops_every_plugin::<D<u64>>();
-            }
-            #[test]
-            fn try_send_on_a_full_queue_delivers_to_no_plugin() {
-                super::try_send_on_a_full_queue_delivers_to_no_plugin::<D<u64>>();
-            }
-            #[test]
-            fn send_waits_while_a_queue_is_full() {
-                super::send_waits_while_a_queue_is_full::<D<u64>>();
-            }
-            #[test]
-            fn a_request_is_handled_without_waiting_for_a_later_send() {
-                super::a_request_is_handled_without_waiting_for_a_later_send::<D<super::Request>>();
-            }
+            watched!(
+                delivers_every_message_in_send_order::<u64>,
+                loses_nothing_with_capacity_one_and_eight_plugins::<u64>,
+                detached_plugin_records_its_status_and_the_others_still_receive::<u64>,
+                handler_panic_is_reported_with_its_message_and_the_others_keep_going::<u64>,
+                drop_panic_is_reported_with_its_message::<u64>,
+                send_after_every_plugin_has_gone_hands_the_message_back::<u64>,
+                send_with_no_plugin_attached_hands_the_message_back::<u64>,
+                end_lets_every_plugin_drain_its_queue::<u64>,
+                dropping_the_host_without_end_stops_every_plugin::<u64>,
+                try_send_on_a_full_queue_delivers_to_no_plugin::<u64>,
+                send_waits_while_a_queue_is_full::<u64>,
+                a_request_is_handled_without_waiting_for_a_later_send::<super::Request>,
+            );
         }
     };
 }
