@@ -56,32 +56,49 @@ fn the_tokio_host_sends_one_allocation_to_every_plugin() {
     let seen = recorders(2);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let shared = Arc::new("shared".to_owned());
+    let message = Message::new("message".to_owned());
     runtime.block_on(async {
         let mut host = mpplugin::tokio::Host::<String>::new();
         host.attach(Addresses(Arc::clone(&seen[0])));
         host.attach_blocking(Addresses(Arc::clone(&seen[1])));
         host.send(Arc::clone(&shared)).await.unwrap();
-        host.end().await;
+        host.send(message.clone()).await.unwrap();
+        host.send("value".to_owned()).await.unwrap();
+        assert_eq!(host.end().await.len(), 2);
     });
     for record in &seen {
-        assert_eq!(*record.lock().unwrap(), [Arc::as_ptr(&shared) as usize]);
+        let record = record.lock().unwrap();
+        assert_eq!(record.len(), 3);
+        assert_eq!(record[0], Arc::as_ptr(&shared) as usize);
+        assert_eq!(record[1], Arc::as_ptr(message.as_arc()) as usize);
     }
+    // The value sent by value was wrapped once and shared by both.
+    let third: Vec<usize> = seen
+        .iter()
+        .map(|record| record.lock().unwrap()[2])
+        .collect();
+    assert_eq!(third[0], third[1], "{third:?}");
     assert_eq!(
-        Arc::strong_count(&shared),
-        1,
-        "every plugin dropped its reference"
+        (
+            Arc::strong_count(&shared),
+            Arc::strong_count(message.as_arc())
+        ),
+        (1, 1),
+        "every plugin dropped its references"
     );
 }
 
-/// A message that counts its drops, and panics in one of them.
+/// A message that counts its drops, each message apart, and panics in one
+/// of them.
 struct Fragile {
-    drops: Arc<std::sync::atomic::AtomicUsize>,
+    drops: Arc<Mutex<Vec<usize>>>,
+    index: usize,
     panics: bool,
 }
 
 impl Drop for Fragile {
     fn drop(&mut self) {
-        self.drops.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.drops.lock().unwrap()[self.index] += 1;
         if self.panics {
             panic!("a message's drop panicked");
         }
@@ -105,7 +122,7 @@ impl Plugin<Fragile> for DetachAtOnce {
 
 #[test]
 fn messages_left_in_a_queue_are_dropped_exactly_once_even_if_a_drop_panics() {
-    let drops = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let drops = Arc::new(Mutex::new(vec![0; 4]));
     let (gate, permits) = std::sync::mpsc::channel();
     let (holding, held) = std::sync::mpsc::channel();
     let mut host = mpplugin::Host::<Fragile>::new();
@@ -118,6 +135,7 @@ fn messages_left_in_a_queue_are_dropped_exactly_once_even_if_a_drop_panics() {
     );
     let fragile = |index| Fragile {
         drops: Arc::clone(&drops),
+        index,
         panics: index == 2,
     };
     host.send(fragile(0)).unwrap();
@@ -130,9 +148,11 @@ fn messages_left_in_a_queue_are_dropped_exactly_once_even_if_a_drop_panics() {
     drop(gate);
     let exits = host.end();
     assert_eq!(exits.len(), 1);
+    assert_eq!(exits[0].ending, mpplugin::Ending::Detached(1));
+    assert_eq!((exits[0].handled, exits[0].unhandled), (1, 3));
     assert_eq!(
-        drops.load(std::sync::atomic::Ordering::SeqCst),
-        4,
+        *drops.lock().unwrap(),
+        [1, 1, 1, 1],
         "each message dropped once"
     );
 }
