@@ -6,7 +6,7 @@ use std::error::Error;
 use std::fmt;
 use std::path::PathBuf;
 
-use super::info::{PanicStrategy, TypeInfo};
+use super::info::{PanicStrategy, PluginInfo, TypeInfo};
 use crate::abi;
 
 /// Why a plugin was not loaded. Each variant names what differed, the host's
@@ -35,13 +35,50 @@ pub enum LoadError {
         /// The path given.
         path: PathBuf,
     },
-    /// The library exports more than one declaration; this version of
-    /// mpplugin loads one plugin per library.
+    /// Not returned since libraries of several plugins load (see
+    /// [`PluginLibrary::plugins`](crate::PluginLibrary::plugins)); kept so
+    /// that code matching on it still compiles.
     SeveralPlugins {
         /// The path given.
         path: PathBuf,
         /// The declarations' symbols.
         symbols: Vec<String>,
+    },
+    /// The library declares several plugins and none of them handles the
+    /// host's message type with the host's argument (or its absence).
+    NoPluginFits {
+        /// The path given.
+        path: PathBuf,
+        /// The host's message type (boxed, as the argument type, to keep
+        /// every `Result` of the loader small).
+        host: Box<TypeInfo>,
+        /// The argument type the host gave, `None` for no argument.
+        host_argument: Option<Box<TypeInfo>>,
+        /// What each plugin of the library declares.
+        plugins: Vec<PluginInfo>,
+    },
+    /// The library declares several plugins that handle the host's message
+    /// type with the host's argument: pick one by name with
+    /// [`instantiate_named`](crate::PluginLibrary::instantiate_named).
+    AmbiguousPlugin {
+        /// The path given.
+        path: PathBuf,
+        /// The plugin types that fit, as written in their impl blocks.
+        candidates: Vec<String>,
+        /// The host's message type (boxed, as the argument type, to keep
+        /// every `Result` of the loader small).
+        host: Box<TypeInfo>,
+        /// The argument type the host gave, `None` for no argument.
+        host_argument: Option<Box<TypeInfo>>,
+    },
+    /// The library declares no plugin type of the name asked for.
+    NoSuchPlugin {
+        /// The path given.
+        path: PathBuf,
+        /// The name asked for.
+        name: String,
+        /// The plugin types it declares, as written in their impl blocks.
+        plugins: Vec<String>,
     },
     /// The declaration does not start with mpplugin's magic value, or is too
     /// small to be one.
@@ -153,10 +190,28 @@ pub enum LoadError {
     },
 }
 
+/// `no argument` or `argument `A` (size …, align …)`.
+fn argument(info: Option<&TypeInfo>) -> String {
+    match info {
+        Some(info) => format!("argument {info}"),
+        None => "no argument".to_owned(),
+    }
+}
+
 fn optional(info: &Option<TypeInfo>) -> String {
     match info {
         Some(info) => info.to_string(),
         None => "no argument".to_owned(),
+    }
+}
+
+/// `` `A` ``, `` `A` and `B` ``, `` `A`, `B` and `C` ``.
+fn names(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|name| format!("`{name}`")).collect();
+    match quoted.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => "none".to_owned(),
     }
 }
 
@@ -183,6 +238,63 @@ impl fmt::Display for LoadError {
                 path.display(),
                 symbols.len(),
                 symbols.join(", ")
+            ),
+            Self::NoPluginFits {
+                path,
+                host,
+                host_argument,
+                plugins,
+            } => {
+                write!(
+                    f,
+                    "`{}` declares no plugin for messages of type {host} and {}, which this host asks for; it declares ",
+                    path.display(),
+                    argument(host_argument.as_deref())
+                )?;
+                for (index, info) in plugins.iter().enumerate() {
+                    let separator = match index {
+                        0 => "",
+                        _ if index + 1 == plugins.len() => " and ",
+                        _ => ", ",
+                    };
+                    write!(
+                        f,
+                        "{separator}`{}` (messages {}, {})",
+                        info.plugin_type,
+                        info.message,
+                        argument(info.argument.as_ref())
+                    )?;
+                }
+                f.write_str(": ask for the types one of them declares, or build a plugin against the host's types")
+            }
+            Self::AmbiguousPlugin {
+                path,
+                candidates,
+                host,
+                host_argument,
+            } => {
+                let call = match host_argument {
+                    Some(_) => "instantiate_named_with::<T, A>(name, &argument)",
+                    None => "instantiate_named::<T>(name)",
+                };
+                write!(
+                    f,
+                    "`{}` declares {} plugins for messages of type {host} and {}: {}; pick one by name with `{call}`",
+                    path.display(),
+                    candidates.len(),
+                    argument(host_argument.as_deref()),
+                    names(candidates)
+                )
+            }
+            Self::NoSuchPlugin {
+                path,
+                name,
+                plugins,
+            } => write!(
+                f,
+                "`{}` declares no plugin named `{name}`; it declares {}: pass one of these names, the plugin type as written in its impl block",
+                path.display(),
+                names(plugins)
             ),
             Self::BadDeclaration { path, reason } => write!(
                 f,

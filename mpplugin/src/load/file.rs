@@ -1,7 +1,7 @@
 //! The file check: before the dynamic loader sees it, the file must be a
 //! complete shared library for this machine (a truncated or malformed one
-//! can crash the dynamic loader), exporting exactly one mpplugin
-//! declaration. [`find_declaration`] runs it: the fast path of `elf.rs`
+//! can crash the dynamic loader), exporting at least one mpplugin
+//! declaration. [`find_declarations`] runs it: the fast path of `elf.rs`
 //! first, which reads a page or two of an ELF file, then, for any other
 //! format or a refusal, the full parse here, for ELF, Mach-O and PE alike,
 //! which says what is wrong. This file reads the file, never loads it, and
@@ -19,14 +19,15 @@ use super::elf::{
 use super::error::LoadError;
 use crate::abi;
 
-/// Validates the file and finds the one declaration among its exported
-/// symbols: its name, and its size when the format records it (0 if not).
+/// Validates the file and finds the declarations among its exported
+/// symbols, at least one, ordered by name: each one's name, and its size
+/// when the format records it (0 if not).
 /// `metadata` is the file's, read before it is opened: opening a FIFO for
 /// reading waits for a writer.
-pub(super) fn find_declaration(
+pub(super) fn find_declarations(
     path: &Path,
     metadata: &std::fs::Metadata,
-) -> Result<(String, u64), LoadError> {
+) -> Result<Vec<(String, u64)>, LoadError> {
     if !metadata.is_file() {
         return Err(LoadError::NotALibrary {
             path: path.to_owned(),
@@ -61,16 +62,15 @@ pub(super) fn find_declaration(
             }
         })?,
     };
-    match found.len() {
-        0 => Err(LoadError::NotAPlugin {
+    if found.is_empty() {
+        return Err(LoadError::NotAPlugin {
             path: path.to_owned(),
-        }),
-        1 => Ok(found.remove(0)),
-        _ => Err(LoadError::SeveralPlugins {
-            path: path.to_owned(),
-            symbols: found.into_iter().map(|(name, _)| name).collect(),
-        }),
+        });
     }
+    // The export table's order is the linker's; a library's plugins are
+    // listed the same way on every open.
+    found.sort_unstable();
+    Ok(found)
 }
 
 /// The declarations a file of `length` bytes exports, by name and size, once
@@ -340,7 +340,7 @@ mod tests {
         // The control: unmodified, the file passes the file check (and has no
         // declaration), so the refusal below is the huge table's.
         std::fs::write(&path, &bytes).unwrap();
-        let control = find_declaration(&path, &std::fs::metadata(&path).unwrap());
+        let control = find_declarations(&path, &std::fs::metadata(&path).unwrap());
         assert!(
             matches!(control, Err(LoadError::NotAPlugin { .. })),
             "the unmodified test binary: {control:?}"
@@ -354,7 +354,7 @@ mod tests {
         file.set_len(dynsym + huge).unwrap();
         drop(file);
         let metadata = std::fs::metadata(&path).unwrap();
-        let result = find_declaration(&path, &metadata);
+        let result = find_declarations(&path, &metadata);
         std::fs::remove_file(&path).unwrap();
         assert!(
             matches!(result, Err(LoadError::NotALibrary { .. })),

@@ -1,7 +1,8 @@
 //! [`PluginLibrary`], the handle of an opened library: what stays loaded
-//! (the library, never closed, and its declaration) and what it said about
-//! itself. Only the handle: opening, checking and constructing are the
-//! pipeline's, in `mod.rs`, and the plugins made from it are `loaded.rs`'s.
+//! (the library, never closed, and its declarations) and what it said about
+//! each of its plugins. Only the handle: opening, checking and constructing
+//! are the pipeline's, in `mod.rs`, choosing among several plugins is
+//! `select.rs`'s, and the plugins made from it are `loaded.rs`'s.
 
 use std::fmt;
 use std::mem::ManuallyDrop;
@@ -13,11 +14,18 @@ use crate::abi::PluginDeclaration;
 pub(super) struct LibraryInner {
     /// Never dropped: libraries are never closed (see the module docs).
     pub(super) _library: ManuallyDrop<libloading::Library>,
-    pub(super) declaration: &'static PluginDeclaration,
-    pub(super) info: PluginInfo,
+    /// One per plugin, in the order of `plugins`.
+    pub(super) declarations: Vec<&'static PluginDeclaration>,
+    /// What each plugin declares, in the order of their symbols; never
+    /// empty.
+    pub(super) plugins: Vec<PluginInfo>,
+    /// The name each plugin made from the library goes by (in exits), in the
+    /// order of `plugins`: the package's name for a library of one plugin,
+    /// `package::Type` for a library of several.
+    pub(super) names: Vec<String>,
 }
 
-/// An opened plugin library: its declaration read, nothing constructed yet.
+/// An opened plugin library: its declarations read, nothing constructed yet.
 /// Cheap to clone; every clone and every plugin made from it share the one
 /// loaded library.
 #[derive(Clone)]
@@ -28,7 +36,7 @@ pub struct PluginLibrary {
 impl fmt::Debug for PluginLibrary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PluginLibrary")
-            .field("info", &self.inner.info)
+            .field("plugins", &self.inner.plugins)
             .finish_non_exhaustive()
     }
 }

@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use super::info::PluginInfo;
 use super::library::PluginLibrary;
 use crate::message::Message;
 use crate::plugin::Handled;
@@ -19,12 +20,20 @@ pub struct LoadedPlugin<T: 'static> {
     // Dropped before `library` (see `Drop`).
     pub(super) plugin: Option<Box<dyn Plugin<T>>>,
     pub(super) library: PluginLibrary,
+    /// Which of the library's plugins it is.
+    pub(super) index: usize,
 }
 
 impl<T: 'static> LoadedPlugin<T> {
     /// The library this plugin was made from.
     pub fn library(&self) -> &PluginLibrary {
         &self.library
+    }
+
+    /// What this plugin declared: its entry in the library's
+    /// [`plugins`](PluginLibrary::plugins).
+    pub fn info(&self) -> &PluginInfo {
+        &self.library.plugins()[self.index]
     }
 
     fn drop_plugin(&mut self) -> Option<String> {
@@ -37,8 +46,8 @@ impl<T: 'static> LoadedPlugin<T> {
 impl<T: 'static> fmt::Debug for LoadedPlugin<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LoadedPlugin")
-            .field("name", &self.library.info().name)
-            .field("path", &self.library.info().path)
+            .field("name", &self.name())
+            .field("path", &self.info().path)
             .finish_non_exhaustive()
     }
 }
@@ -54,8 +63,11 @@ impl<T: 'static> Plugin<T> for LoadedPlugin<T> {
         }
     }
 
+    /// The plugin crate's package name; for a plugin of a library that
+    /// declares several, `package::Type` (`filters::Counter`), so that the
+    /// exits of its plugins tell them apart.
     fn name(&self) -> &str {
-        &self.library.info().name
+        &self.library.inner.names[self.index]
     }
 
     fn __mpplugin_handle(&mut self, message: Message<T>) -> Handled {

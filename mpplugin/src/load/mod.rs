@@ -71,7 +71,8 @@
 //! 3. `dlopen`, then `declaration.rs`: reading the declaration out of the
 //!    loaded library, and comparing it with the host (at `check` and
 //!    `instantiate`);
-//! 4. the constructor, here, which makes a [`LoadedPlugin`] (`loaded.rs`).
+//! 4. the constructor, here, which makes a [`LoadedPlugin`] (`loaded.rs`);
+//!    `select.rs` chooses which plugin, of a library that declares several.
 //!
 //! What a plugin says about itself is `info.rs`'s, every refusal
 //! `error.rs`'s, and the handle of an opened library `library.rs`'s. The
@@ -97,6 +98,7 @@ mod file;
 mod info;
 mod library;
 mod loaded;
+mod select;
 mod trust;
 
 pub use error::LoadError;
@@ -189,13 +191,15 @@ impl PluginLibrary {
     /// Before the dynamic loader sees the file, it is checked to be a
     /// complete shared library for this machine's architecture (a truncated
     /// one can crash the dynamic loader). Then its exported symbols are
-    /// searched for exactly one mpplugin declaration, whose magic value, ABI
-    /// version and size are checked before anything else in it is read.
+    /// searched for mpplugin declarations, one per plugin (a library may
+    /// declare several: see [`plugins`](Self::plugins)); the magic value,
+    /// ABI version and size of each are checked before anything else in it
+    /// is read.
     ///
     /// The checks that decide whether a plugin may be constructed (rustc,
     /// target, message and argument types, panic strategy) come with
     /// [`instantiate`](Self::instantiate) and [`check`](Self::check), so that
-    /// a refused library can still be inspected with [`info`](Self::info).
+    /// a refused library can still be inspected with [`plugins`](Self::plugins).
     ///
     /// The library is never closed: see the [module docs](mod@crate::load) for
     /// why.
@@ -237,7 +241,7 @@ impl PluginLibrary {
     /// # Errors
     /// [`LoadError::Open`], [`LoadError::WritableByOthers`],
     /// [`LoadError::NotALibrary`], [`LoadError::NotAPlugin`],
-    /// [`LoadError::SeveralPlugins`], [`LoadError::BadDeclaration`],
+    /// [`LoadError::BadDeclaration`],
     /// [`LoadError::AbiVersion`].
     pub unsafe fn open(path: impl AsRef<Path>) -> Result<Self, LoadError> {
         // SAFETY: forwarded to the caller.
@@ -299,7 +303,7 @@ impl PluginLibrary {
     /// # Safety
     /// As `open`.
     unsafe fn open_file(path: &Path, metadata: &std::fs::Metadata) -> Result<Self, LoadError> {
-        let (symbol, symbol_size) = file::find_declaration(path, metadata)?;
+        let symbols = file::find_declarations(path, metadata)?;
         // SAFETY: the caller trusts the library's initialisers, which this
         // runs; the file was checked to be a complete shared library.
         let library =
@@ -307,33 +311,74 @@ impl PluginLibrary {
                 path: path.to_owned(),
                 message: error.to_string(),
             })?;
-        // SAFETY: the symbol is a data symbol; asking for its address as a
-        // raw pointer reads nothing.
-        let address = unsafe { library.get::<*const c_void>(symbol.as_bytes()) }
-            .map(|symbol| *symbol)
-            .map_err(|error| LoadError::Open {
-                path: path.to_owned(),
-                message: error.to_string(),
-            })?;
-        // SAFETY: the library stays loaded for the rest of the process (it is
-        // never closed), and `address` is the address of the exported symbol,
-        // of `symbol_size` bytes when the file says so.
-        let declaration = unsafe { declaration::read_declaration(path, address, symbol_size) }?;
-        // SAFETY: as above; the prefix matched, so the layout is this ABI's.
-        let info = unsafe { declaration::describe(path, &symbol, declaration) }?;
+        let mut declarations = Vec::with_capacity(symbols.len());
+        let mut plugins = Vec::with_capacity(symbols.len());
+        for (symbol, symbol_size) in &symbols {
+            // SAFETY: the symbol is a data symbol; asking for its address as
+            // a raw pointer reads nothing.
+            let address = unsafe { library.get::<*const c_void>(symbol.as_bytes()) }
+                .map(|symbol| *symbol)
+                .map_err(|error| LoadError::Open {
+                    path: path.to_owned(),
+                    message: error.to_string(),
+                })?;
+            // SAFETY: the library stays loaded for the rest of the process
+            // (it is never closed), and `address` is the address of the
+            // exported symbol, of `symbol_size` bytes when the file says so.
+            let declaration =
+                unsafe { declaration::read_declaration(path, address, *symbol_size) }?;
+            // SAFETY: as above; the prefix matched, so the layout is this
+            // ABI's.
+            plugins.push(unsafe { declaration::describe(path, symbol, declaration) }?);
+            declarations.push(declaration);
+        }
+        let names = match &plugins[..] {
+            [only] => vec![only.name.clone()],
+            several => several
+                .iter()
+                .map(|info| format!("{}::{}", info.name, info.plugin_type))
+                .collect(),
+        };
         Ok(Self {
             inner: Arc::new(LibraryInner {
                 _library: ManuallyDrop::new(library),
-                declaration,
-                info,
+                declarations,
+                plugins,
+                names,
             }),
         })
     }
 
-    /// What the library declares: read when it was opened, nothing
+    /// Every plugin the library declares, read when it was opened, nothing
+    /// constructed: one or more, ordered by their exported symbols (the
+    /// crate's name, then the type's), the same on every open.
+    ///
+    /// ```no_run
+    /// # use mpplugin::PluginLibrary;
+    /// // SAFETY: built from source we trust, with our toolchain and allocator.
+    /// let library = unsafe { PluginLibrary::open("target/debug/libfilters.so") }?;
+    /// for plugin in library.plugins() {
+    ///     println!("{} handles {}", plugin.plugin_type, plugin.message.name);
+    /// }
+    /// let counter = library.instantiate_named::<u64>("Counter")?;
+    /// # Ok::<(), mpplugin::LoadError>(())
+    /// ```
+    pub fn plugins(&self) -> &[PluginInfo] {
+        &self.inner.plugins
+    }
+
+    /// What the library's plugin declares: read when it was opened, nothing
     /// constructed.
+    ///
+    /// Made for a library of one plugin, the common case. A library may
+    /// declare several (see [`plugins`](Self::plugins), which lists them
+    /// all): then this is the first of them, `plugins()[0]`, whose
+    /// [`plugin_type`](PluginInfo::plugin_type) says which one it is, and
+    /// not a description of the library. Code that may meet libraries of
+    /// several plugins (a folder of plugins from others, an inspector)
+    /// should call [`plugins`](Self::plugins).
     pub fn info(&self) -> &PluginInfo {
-        &self.inner.info
+        &self.inner.plugins[0]
     }
 
     /// Whether [`instantiate::<T>`](Self::instantiate) would pass the checks
@@ -341,10 +386,13 @@ impl PluginLibrary {
     ///
     /// # Errors
     /// The first check that fails, in this order: [`LoadError::Rustc`],
-    /// [`LoadError::MppluginVersion`], [`LoadError::Target`], [`LoadError::MessageType`],
-    /// [`LoadError::ArgumentType`], [`LoadError::PanicStrategy`].
+    /// [`LoadError::MppluginVersion`], [`LoadError::Target`], then, for a
+    /// library of one plugin, [`LoadError::MessageType`] and
+    /// [`LoadError::ArgumentType`], for a library of several,
+    /// [`LoadError::NoPluginFits`] or [`LoadError::AmbiguousPlugin`]; then
+    /// [`LoadError::PanicStrategy`].
     pub fn check<T: 'static>(&self) -> Result<(), LoadError> {
-        declaration::check_types(self.info(), TypeInfo::of::<T>(), None)
+        select::by_types(self.plugins(), TypeInfo::of::<T>(), None).map(drop)
     }
 
     /// Whether [`instantiate_with::<T, A>`](Self::instantiate_with) would
@@ -353,38 +401,80 @@ impl PluginLibrary {
     /// # Errors
     /// As [`check`](Self::check).
     pub fn check_with<T: 'static, A: 'static>(&self) -> Result<(), LoadError> {
-        declaration::check_types(self.info(), TypeInfo::of::<T>(), Some(TypeInfo::of::<A>()))
+        select::by_types(
+            self.plugins(),
+            TypeInfo::of::<T>(),
+            Some(TypeInfo::of::<A>()),
+        )
+        .map(drop)
+    }
+
+    /// Whether [`instantiate_named::<T>(name)`](Self::instantiate_named)
+    /// would pass the checks.
+    ///
+    /// # Errors
+    /// [`LoadError::NoSuchPlugin`], then the first check of the plugin
+    /// named that fails, in this order: [`LoadError::Rustc`],
+    /// [`LoadError::MppluginVersion`], [`LoadError::Target`],
+    /// [`LoadError::MessageType`], [`LoadError::ArgumentType`],
+    /// [`LoadError::PanicStrategy`].
+    pub fn check_named<T: 'static>(&self, name: &str) -> Result<(), LoadError> {
+        select::by_name(self.plugins(), name, TypeInfo::of::<T>(), None).map(drop)
+    }
+
+    /// Whether [`instantiate_named_with::<T, A>(name,
+    /// …)`](Self::instantiate_named_with) would pass the checks.
+    ///
+    /// # Errors
+    /// As [`check_named`](Self::check_named).
+    pub fn check_named_with<T: 'static, A: 'static>(&self, name: &str) -> Result<(), LoadError> {
+        select::by_name(
+            self.plugins(),
+            name,
+            TypeInfo::of::<T>(),
+            Some(TypeInfo::of::<A>()),
+        )
+        .map(drop)
     }
 
     /// The checks that need no message type: rustc, target and panic
-    /// strategy. What an inspector that does not know the host's types can
-    /// tell.
+    /// strategy, of every plugin of the library. What an inspector that does
+    /// not know the host's types can tell.
     ///
     /// # Errors
     /// [`LoadError::Rustc`], [`LoadError::MppluginVersion`], [`LoadError::Target`],
     /// [`LoadError::PanicStrategy`].
     pub fn check_build(&self) -> Result<(), LoadError> {
-        declaration::check_toolchain(self.info())?;
-        declaration::check_panic_strategy(self.info())
+        self.plugins().iter().try_for_each(|info| {
+            declaration::check_toolchain(info)?;
+            declaration::check_panic_strategy(info)
+        })
     }
 
     /// Checks the library against message type `T` and no argument, then
     /// constructs a plugin (from its `new()` or `Default`). Call it as often
     /// as you like: each call makes a new, independent instance.
     ///
+    /// A library of several plugins constructs the one plugin that handles
+    /// `T` and takes no argument; where several do, the call is refused with
+    /// their names ([`LoadError::AmbiguousPlugin`]): pick one with
+    /// [`instantiate_named`](Self::instantiate_named).
+    ///
     /// # Errors
     /// Every refusal of [`check`](Self::check), then
     /// [`LoadError::ConstructorFailed`] or
     /// [`LoadError::ConstructorPanicked`].
     pub fn instantiate<T: Send + Sync + 'static>(&self) -> Result<LoadedPlugin<T>, LoadError> {
-        self.check::<T>()?;
+        let index = select::by_types(self.plugins(), TypeInfo::of::<T>(), None)?;
         // SAFETY: the declaration says the constructor takes no argument
         // (checked just now), so it does not read the null pointer.
-        unsafe { self.construct(std::ptr::null()) }
+        unsafe { self.construct(index, std::ptr::null()) }
     }
 
     /// Checks the library against message type `T` and argument type `A`,
-    /// then constructs a plugin from its `new(&A)`.
+    /// then constructs a plugin from its `new(&A)`. A library of several
+    /// plugins constructs the one that handles `T` and takes an `A`, as
+    /// [`instantiate`](Self::instantiate) does.
     ///
     /// # Errors
     /// Every refusal of [`check_with`](Self::check_with), then
@@ -394,16 +484,66 @@ impl PluginLibrary {
         &self,
         argument: &A,
     ) -> Result<LoadedPlugin<T>, LoadError> {
-        self.check_with::<T, A>()?;
+        let index = select::by_types(
+            self.plugins(),
+            TypeInfo::of::<T>(),
+            Some(TypeInfo::of::<A>()),
+        )?;
         // SAFETY: the plugin's argument type is `A` (checked just now).
-        unsafe { self.construct((argument as *const A).cast()) }
+        unsafe { self.construct(index, (argument as *const A).cast()) }
     }
 
+    /// Checks the plugin whose type is `name`, as written in its impl block
+    /// (`"Counter"` for `impl Counter`, `"filters::Counter"` for `impl
+    /// filters::Counter`), against message type `T` and no argument, then
+    /// constructs it. The way to pick one of several plugins of a library
+    /// that handle the same message type.
+    ///
+    /// # Errors
+    /// Every refusal of [`check_named`](Self::check_named) (a name the
+    /// library does not declare is [`LoadError::NoSuchPlugin`], which lists
+    /// those it does), then [`LoadError::ConstructorFailed`] or
+    /// [`LoadError::ConstructorPanicked`].
+    pub fn instantiate_named<T: Send + Sync + 'static>(
+        &self,
+        name: &str,
+    ) -> Result<LoadedPlugin<T>, LoadError> {
+        let index = select::by_name(self.plugins(), name, TypeInfo::of::<T>(), None)?;
+        // SAFETY: the declaration says the constructor takes no argument
+        // (checked just now), so it does not read the null pointer.
+        unsafe { self.construct(index, std::ptr::null()) }
+    }
+
+    /// [`instantiate_named`](Self::instantiate_named) for a plugin whose
+    /// `new` takes an argument of type `A`.
+    ///
+    /// # Errors
+    /// Every refusal of [`check_named_with`](Self::check_named_with), then
+    /// [`LoadError::ConstructorFailed`] or
+    /// [`LoadError::ConstructorPanicked`].
+    pub fn instantiate_named_with<T: Send + Sync + 'static, A: 'static>(
+        &self,
+        name: &str,
+        argument: &A,
+    ) -> Result<LoadedPlugin<T>, LoadError> {
+        let index = select::by_name(
+            self.plugins(),
+            name,
+            TypeInfo::of::<T>(),
+            Some(TypeInfo::of::<A>()),
+        )?;
+        // SAFETY: the plugin's argument type is `A` (checked just now).
+        unsafe { self.construct(index, (argument as *const A).cast()) }
+    }
+
+    /// Calls the constructor of plugin `index`.
+    ///
     /// # Safety
-    /// The checks for `T` passed, and `argument` is what the declaration's
-    /// constructor expects.
+    /// The checks of plugin `index` for `T` passed, and `argument` is what
+    /// its declaration's constructor expects.
     unsafe fn construct<T: 'static>(
         &self,
+        index: usize,
         argument: *const c_void,
     ) -> Result<LoadedPlugin<T>, LoadError> {
         let mut plugin = MaybeUninit::<Box<dyn Plugin<T>>>::uninit();
@@ -413,18 +553,19 @@ impl PluginLibrary {
         // `Box<dyn Plugin<T>>` or a `String` exactly as `Constructor`
         // documents; it catches its own panics.
         let status = unsafe {
-            (self.inner.declaration.constructor)(
+            (self.inner.declarations[index].constructor)(
                 argument,
                 plugin.as_mut_ptr().cast(),
                 error.as_mut_ptr().cast(),
             )
         };
-        let path = || self.inner.info.path.clone();
+        let path = || self.inner.plugins[index].path.clone();
         match status {
             ConstructStatus::Constructed => Ok(LoadedPlugin {
                 // SAFETY: `Constructed` means the plugin was written.
                 plugin: Some(unsafe { plugin.assume_init() }),
                 library: self.clone(),
+                index,
             }),
             ConstructStatus::Failed => Err(LoadError::ConstructorFailed {
                 path: path(),

@@ -34,7 +34,7 @@ pub(super) fn check_writers(path: &Path) -> Result<std::fs::Metadata, LoadError>
     })?;
     let file = walk.file();
     if !file.is_file() {
-        // Not a library either: `find_declaration` says so, more usefully.
+        // Not a library either: `find_declarations` says so, more usefully.
         return Ok(file.clone());
     }
     let mut accounts = None;
