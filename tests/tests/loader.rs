@@ -103,29 +103,6 @@ fn a_cdylib_without_a_declaration_is_not_a_plugin() {
     );
 }
 
-#[test]
-fn a_library_with_two_declarations_is_refused() {
-    let path = fixture("two-plugins");
-    match open(path).unwrap_err() {
-        LoadError::SeveralPlugins {
-            path: reported,
-            symbols,
-        } => {
-            assert_eq!(reported, path);
-            assert_eq!(symbols.len(), 2, "{symbols:?}");
-            assert!(
-                symbols.iter().any(|symbol| symbol.ends_with("First")),
-                "{symbols:?}"
-            );
-            assert!(
-                symbols.iter().any(|symbol| symbol.ends_with("Second")),
-                "{symbols:?}"
-            );
-        }
-        other => panic!("expected SeveralPlugins, got {other:?}"),
-    }
-}
-
 fn assert_bad_declaration(name: &str, reason_contains: &str) {
     let path = fixture(name);
     match open(path) {
