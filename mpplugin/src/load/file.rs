@@ -155,7 +155,7 @@ fn declarations<'data>(
     Ok(found)
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::super::elf::elf_declarations;
     use super::*;
@@ -167,7 +167,6 @@ mod tests {
     /// an odd one that the loader, reading into buffers of its own, accepts.)
     /// The fast path must never accept what the full parse refuses, nor find
     /// other declarations.
-    #[cfg(target_os = "linux")]
     fn accepted(file: &File) -> (bool, bool) {
         let length = file.metadata().unwrap().len();
         let fast = read_elf_declarations(file, length);
@@ -183,13 +182,11 @@ mod tests {
     }
 
     /// A scratch file, open for reading and writing, removed at the end.
-    #[cfg(target_os = "linux")]
     struct Scratch {
         path: std::path::PathBuf,
         file: File,
     }
 
-    #[cfg(target_os = "linux")]
     impl Scratch {
         fn new(name: &str, bytes: &[u8]) -> Self {
             let path = std::env::temp_dir().join(format!("mpplugin-{name}-{}", std::process::id()));
@@ -199,7 +196,6 @@ mod tests {
         }
     }
 
-    #[cfg(target_os = "linux")]
     impl Drop for Scratch {
         fn drop(&mut self) {
             let _ = std::fs::remove_file(&self.path);
@@ -208,14 +204,12 @@ mod tests {
 
     /// An ELF file this test can read: the test binary itself, a shared
     /// object to the loader's eyes when it is position-independent.
-    #[cfg(target_os = "linux")]
     fn this_binary() -> Vec<u8> {
         std::fs::read(std::env::current_exe().unwrap()).unwrap()
     }
 
     /// Where a 64-bit ELF file's section headers lie, for tests that corrupt
     /// them; `None` for any other file.
-    #[cfg(target_os = "linux")]
     struct SectionHeaders {
         /// The table's offset in the file.
         offset: usize,
@@ -225,7 +219,6 @@ mod tests {
         kinds: Vec<(u32, u64)>,
     }
 
-    #[cfg(target_os = "linux")]
     impl SectionHeaders {
         fn of(bytes: &[u8]) -> Option<Self> {
             use object::read::elf::{FileHeader as _, SectionHeader as _};
@@ -256,7 +249,6 @@ mod tests {
     }
 
     #[test]
-    #[cfg(target_os = "linux")]
     // Miri's allocator does not align a `Vec<u8>` as `object` needs, and
     // thousands of parses of the test binary would take it hours.
     #[cfg_attr(miri, ignore)]
@@ -319,7 +311,6 @@ mod tests {
     /// A header that asks for terabytes of a sparse file: refused, not an
     /// allocation that aborts the host.
     #[test]
-    #[cfg(target_os = "linux")]
     #[cfg_attr(miri, ignore)]
     fn a_huge_symbol_table_is_refused_without_reading_it() {
         let mut bytes = this_binary();
@@ -363,7 +354,6 @@ mod tests {
     }
 
     #[test]
-    #[cfg(target_os = "linux")]
     // Miri's allocator does not align a `Vec<u8>` as `object` needs, and
     // thousands of parses of the test binary would take it hours.
     #[cfg_attr(miri, ignore)]

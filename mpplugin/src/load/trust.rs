@@ -269,15 +269,13 @@ fn push_steps(steps: &mut Vec<Step>, path: &[u8], link: Option<usize>) {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 
     /// A scratch directory of links and directories, removed at the end.
-    #[cfg(unix)]
     struct Tree(PathBuf);
 
-    #[cfg(unix)]
     impl Drop for Tree {
         fn drop(&mut self) {
             let _ = std::fs::remove_dir_all(&self.0);
@@ -285,7 +283,6 @@ mod tests {
     }
 
     #[test]
-    #[cfg(unix)]
     fn the_walk_resolves_as_canonicalize_does() {
         use std::os::unix::fs::{MetadataExt, symlink};
 
