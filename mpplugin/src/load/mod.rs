@@ -74,6 +74,9 @@
 //! 4. the constructor, here, which makes a [`LoadedPlugin`] (`loaded.rs`);
 //!    `select.rs` chooses which plugin, of a library that declares several.
 //!
+//! A folder of plugins is `dir.rs`'s: it checks the folder as stage 1
+//! checks a plugin's directory, then runs the pipeline on each library file.
+//!
 //! What a plugin says about itself is `info.rs`'s, every refusal
 //! `error.rs`'s, and the handle of an opened library `library.rs`'s. The
 //! loader's `unsafe` is here (`dlopen`, the symbol, the constructor), in
@@ -92,6 +95,7 @@ use crate::plugin::Plugin;
 #[cfg(unix)]
 mod accounts;
 mod declaration;
+mod dir;
 mod elf;
 mod error;
 mod file;
@@ -101,6 +105,7 @@ mod loaded;
 mod select;
 mod trust;
 
+pub use dir::OpenedDir;
 pub use error::LoadError;
 pub use info::{PanicStrategy, PluginInfo, TypeInfo};
 use library::LibraryInner;

@@ -21,6 +21,25 @@ use super::error::LoadError;
 /// Returns the metadata of the file `path` names, read on the way.
 #[cfg(unix)]
 pub(super) fn check_writers(path: &Path) -> Result<std::fs::Metadata, LoadError> {
+    check_entry(path, std::fs::Metadata::is_file)
+}
+
+/// Refuses a folder of plugins that users other than its owner and root
+/// could write to, or that sits below such a directory, as
+/// [`check_writers`] refuses a plugin's directory: whoever can write there
+/// can add a plugin. Returns the folder's metadata, read on the way.
+#[cfg(unix)]
+pub(super) fn check_folder_writers(path: &Path) -> Result<std::fs::Metadata, LoadError> {
+    check_entry(path, std::fs::Metadata::is_dir)
+}
+
+/// The walk and the checks of `path`, if what it names is of the kind
+/// `checked` accepts (anything else is left to the caller to refuse).
+#[cfg(unix)]
+fn check_entry(
+    path: &Path,
+    checked: fn(&std::fs::Metadata) -> bool,
+) -> Result<std::fs::Metadata, LoadError> {
     use std::os::unix::fs::MetadataExt;
 
     // The walk resolves the path as `canonicalize` does, so it fails where
@@ -33,8 +52,9 @@ pub(super) fn check_writers(path: &Path) -> Result<std::fs::Metadata, LoadError>
             .to_string(),
     })?;
     let file = walk.file();
-    if !file.is_file() {
-        // Not a library either: `find_declarations` says so, more usefully.
+    if !checked(file) {
+        // Not a library (or a folder) either: the caller says so, more
+        // usefully.
         return Ok(file.clone());
     }
     let mut accounts = None;
@@ -94,6 +114,11 @@ pub(super) fn check_writers(path: &Path) -> Result<std::fs::Metadata, LoadError>
         path: path.to_owned(),
         message: error.to_string(),
     })
+}
+
+#[cfg(not(unix))]
+pub(super) fn check_folder_writers(path: &Path) -> Result<std::fs::Metadata, LoadError> {
+    check_writers(path)
 }
 
 /// A path resolved as the kernel resolves it (and `canonicalize`), one
