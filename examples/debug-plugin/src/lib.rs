@@ -1,5 +1,9 @@
-//! The debug plugin: tallies the commands it sees. Built from `Default`: it
-//! takes no argument.
+//! The demo's debug plugins, two in one library: `Debug` tallies the
+//! commands it sees, `Kinds` counts them by kind and lists the kinds it has
+//! seen. Both are built from `Default`: they take no argument. A host picks
+//! one with `PluginLibrary::instantiate_named`.
+
+use std::collections::BTreeMap;
 
 use concat_types::{ConcatCommand, Report};
 
@@ -33,5 +37,44 @@ impl Debug {
             ConcatCommand::Exit => return Some(0),
         }
         None
+    }
+}
+
+/// The kinds of command that arrived, each with its count, most frequent
+/// first.
+#[derive(Default)]
+pub struct Kinds {
+    seen: BTreeMap<&'static str, u64>,
+}
+
+#[mpplugin::plugin]
+impl Kinds {
+    fn handle_message(&mut self, command: &ConcatCommand) -> Option<u8> {
+        let kind = match command {
+            ConcatCommand::Concat(_) => "concat",
+            ConcatCommand::Clear => "clear",
+            ConcatCommand::Time(_) => "time",
+            ConcatCommand::Report(_) => "report",
+            ConcatCommand::Exit => "exit",
+        };
+        *self.seen.entry(kind).or_default() += 1;
+        match command {
+            ConcatCommand::Report(reply) => {
+                let mut seen: Vec<_> = self.seen.iter().collect();
+                seen.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+                let counts: Vec<String> = seen
+                    .iter()
+                    .map(|(kind, count)| format!("{count} {kind}"))
+                    .collect();
+                let text = format!("{} kinds: {}", seen.len(), counts.join(", "));
+                let _ = reply.send(Report {
+                    plugin: "kinds",
+                    text,
+                });
+                None
+            }
+            ConcatCommand::Exit => Some(0),
+            _ => None,
+        }
     }
 }

@@ -1,19 +1,19 @@
-//! The mpplugin demo: builds the concat and debug plugins (unless given their
-//! paths), loads them by path, and runs them on the std host and on the tokio
-//! host.
+//! The mpplugin demo: builds the concat and debug plugins (unless given the
+//! folder that holds them), loads every plugin of that folder, and runs them
+//! on the std host and on the tokio host.
 //!
-//! `cargo run -p mpplugin-demo` or `demo <libconcat_plugin.so> <libdebug_plugin.so>`
+//! `cargo run -p mpplugin-demo` or `demo <folder of plugin files>`
 
 mod plugins;
 
 use std::error::Error;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use concat_types::{ConcatCommand, Report};
-use mpplugin::{Exit, PluginLibrary};
+use mpplugin::{Exit, LoadError, LoadedPlugin, PluginInfo, PluginLibrary};
 
 const TIMESTAMPS: u32 = 100_000;
 
@@ -29,23 +29,37 @@ fn main() -> ExitCode {
 
 fn run() -> Result<(), Box<dyn Error>> {
     let paths: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
-    let (concat_path, debug_path) = match <[PathBuf; 2]>::try_from(paths) {
-        Ok([concat, debug]) => (concat, debug),
+    let folder = match <[PathBuf; 1]>::try_from(paths) {
+        Ok([folder]) => folder,
         Err(paths) if paths.is_empty() => plugins::build()?,
-        Err(_) => return Err("usage: demo [<concat plugin file> <debug plugin file>]".into()),
+        Err(_) => return Err("usage: demo [<folder of plugin files>]".into()),
     };
 
-    // SAFETY: these libraries are built from this repository's examples,
-    // by the toolchain that built this demo; the loader checks the rest.
-    let (concat, debug) = unsafe {
-        (
-            PluginLibrary::open(&concat_path)?,
-            PluginLibrary::open(&debug_path)?,
-        )
-    };
-    println!("Loaded two plugins by path:");
-    for library in [&concat, &debug] {
-        let info = library.info();
+    // Every library of the folder, each plugin of each one.
+    // SAFETY: the libraries there are built from this repository's
+    // examples, by the toolchain that built this demo; the loader checks
+    // the rest.
+    let mut libraries = Vec::new();
+    let mut refused = Vec::new();
+    for (path, opened) in unsafe { PluginLibrary::open_dir(&folder) }? {
+        match opened {
+            Ok(library) => libraries.push(library),
+            // One refusal does not stop the others. (Cargo puts the
+            // attribute's own proc-macro library beside the plugins.)
+            Err(error) => refused.push((path, error)),
+        }
+    }
+    let plugins: Vec<(&PluginLibrary, &PluginInfo)> = libraries
+        .iter()
+        .flat_map(|library| library.plugins().iter().map(move |info| (library, info)))
+        .collect();
+    println!(
+        "Loaded {} plugins from {} libraries in {}:",
+        plugins.len(),
+        libraries.len(),
+        folder.display()
+    );
+    for (_, info) in &plugins {
         let argument = info
             .argument
             .as_ref()
@@ -53,58 +67,102 @@ fn run() -> Result<(), Box<dyn Error>> {
                 format!("argument `{}`", argument.name)
             });
         println!(
-            "  {} {}: messages `{}`, {argument}",
-            info.name, info.version, info.message.name
+            "  {} {} `{}`: messages `{}`, {argument}",
+            info.name, info.version, info.plugin_type, info.message.name
         );
     }
+    for (path, error) in &refused {
+        let name = path.file_name().unwrap_or(path.as_os_str());
+        println!("  skipped {}: {error}", name.to_string_lossy());
+    }
+    let concat = library_of(&libraries, "concat-plugin", &folder)?;
+    let debug = library_of(&libraries, "debug-plugin", &folder)?;
 
     println!("\nThe loader refuses what does not fit:");
     match concat.instantiate::<ConcatCommand>() {
         Err(error) => println!("  concat-plugin without its words: {error}"),
         Ok(_) => return Err("the loader accepted the concat plugin without its argument".into()),
     }
+    match debug.instantiate::<ConcatCommand>() {
+        Err(error @ LoadError::AmbiguousPlugin { .. }) => {
+            println!("  debug-plugin without a name: {error}")
+        }
+        other => return Err(format!("debug-plugin without a name: {other:?}").into()),
+    }
 
     let words = vec!["Hi".to_owned(), "There".to_owned()];
 
     println!("\nstd host, a thread per plugin:");
     let mut host = mpplugin::Host::<ConcatCommand>::new();
-    host.attach(concat.instantiate_with::<ConcatCommand, _>(&words)?);
-    host.attach(debug.instantiate::<ConcatCommand>()?);
+    for (library, info) in &plugins {
+        host.attach(instantiate(library, info, &words)?);
+    }
     for command in script_before_report() {
         host.send(command)?;
     }
     for _ in 0..TIMESTAMPS {
         host.send(ConcatCommand::Time(Instant::now()))?;
     }
-    let (reply, reports) = mpsc::sync_channel(2);
+    let (reply, reports) = mpsc::sync_channel(plugins.len());
     host.send(ConcatCommand::Report(reply))?;
     // The host waits for the replies before it sends anything else.
-    print_reports(&reports)?;
+    print_reports(&reports, plugins.len())?;
     host.send(ConcatCommand::Exit)?;
     print_exits(&host.end());
 
-    println!("\ntokio host, concat as a task, debug on the blocking pool:");
+    println!("\ntokio host, concat and kinds as tasks, debug on the blocking pool:");
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let mut host = mpplugin::tokio::Host::<ConcatCommand>::new();
-        host.attach(concat.instantiate_with::<ConcatCommand, _>(&words)?);
-        host.attach_blocking(debug.instantiate::<ConcatCommand>()?);
+        for (library, info) in &plugins {
+            let plugin = instantiate(library, info, &words)?;
+            if info.plugin_type == "Debug" {
+                host.attach_blocking(plugin);
+            } else {
+                host.attach(plugin);
+            }
+        }
         for command in script_before_report() {
             host.send(command).await?;
         }
         for _ in 0..TIMESTAMPS {
             host.send(ConcatCommand::Time(Instant::now())).await?;
         }
-        let (reply, reports) = mpsc::sync_channel(2);
+        let (reply, reports) = mpsc::sync_channel(plugins.len());
         host.send(ConcatCommand::Report(reply)).await?;
         host.send(ConcatCommand::Exit).await?;
         let exits = host.end().await;
-        // Both replies were sent before the plugins exited: no waiting here.
-        print_reports(&reports)?;
+        // Every reply was sent before the plugins exited: no waiting here.
+        print_reports(&reports, plugins.len())?;
         print_exits(&exits);
         Ok::<_, Box<dyn Error>>(())
     })?;
     Ok(())
+}
+
+/// The library of package `name` among those opened from `folder`.
+fn library_of<'a>(
+    libraries: &'a [PluginLibrary],
+    name: &str,
+    folder: &Path,
+) -> Result<&'a PluginLibrary, Box<dyn Error>> {
+    libraries
+        .iter()
+        .find(|library| library.info().name == name)
+        .ok_or_else(|| format!("no plugin library of `{name}` in {}", folder.display()).into())
+}
+
+/// Plugin `info` of `library`, by its name: with the words if it takes an
+/// argument.
+fn instantiate(
+    library: &PluginLibrary,
+    info: &PluginInfo,
+    words: &Vec<String>,
+) -> Result<LoadedPlugin<ConcatCommand>, LoadError> {
+    match info.argument {
+        Some(_) => library.instantiate_named_with::<ConcatCommand, _>(&info.plugin_type, words),
+        None => library.instantiate_named::<ConcatCommand>(&info.plugin_type),
+    }
 }
 
 fn script_before_report() -> Vec<ConcatCommand> {
@@ -114,9 +172,9 @@ fn script_before_report() -> Vec<ConcatCommand> {
         .collect()
 }
 
-fn print_reports(reports: &mpsc::Receiver<Report>) -> Result<(), Box<dyn Error>> {
+fn print_reports(reports: &mpsc::Receiver<Report>, count: usize) -> Result<(), Box<dyn Error>> {
     let mut received = Vec::new();
-    for _ in 0..2 {
+    for _ in 0..count {
         received.push(reports.recv_timeout(Duration::from_secs(60))?);
     }
     received.sort_by_key(|report| report.plugin);

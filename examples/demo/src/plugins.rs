@@ -1,16 +1,16 @@
-//! Finds the demo's plugin libraries: builds them with the cargo that runs
-//! the demo (`mpplugin::build`), and takes their paths from what cargo
-//! reports it built. Nothing is guessed, so `CARGO_TARGET_DIR` and
-//! `--release` just work.
+//! Finds the demo's plugin folder: builds the plugins with the cargo that
+//! runs the demo (`mpplugin::build`), and takes the folder they are in from
+//! what cargo reports it built. Nothing is guessed, so `CARGO_TARGET_DIR`
+//! and `--release` just work.
 
 use std::error::Error;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use mpplugin::build::Build;
 
 /// Builds `concat-plugin` and `debug-plugin` in the profile the demo was
-/// built in, and returns their cdylibs' paths in that order.
-pub(crate) fn build() -> Result<(PathBuf, PathBuf), Box<dyn Error>> {
+/// built in, and returns the folder cargo put their cdylibs in.
+pub(crate) fn build() -> Result<PathBuf, Box<dyn Error>> {
     let built = Build::new()
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .package("concat-plugin")
@@ -20,8 +20,20 @@ pub(crate) fn build() -> Result<(PathBuf, PathBuf), Box<dyn Error>> {
     if !built.warnings().is_empty() {
         eprintln!("{}", built.warnings());
     }
-    Ok((
-        built.library("concat-plugin")?.to_owned(),
-        built.library("debug-plugin")?.to_owned(),
-    ))
+    let folder = |package| {
+        built
+            .library(package)
+            .map(|library| library.parent().unwrap_or(Path::new(".")).to_owned())
+    };
+    let concat = folder("concat-plugin")?;
+    let debug = folder("debug-plugin")?;
+    if concat != debug {
+        return Err(format!(
+            "cargo built the plugins into two folders, {} and {}",
+            concat.display(),
+            debug.display()
+        )
+        .into());
+    }
+    Ok(concat)
 }
