@@ -1,24 +1,32 @@
 //! [`LoadError`]: every way a load is refused, from every stage, and its
-//! `Display`, which says what differed, the host's value and the plugin's,
-//! and the fix. Only data and wording: no stage's logic lives here.
+//! `Display` (and `Debug`, the same sentence), which says what differed, the
+//! host's value and the plugin's, and the fix. Only data and wording: no
+//! stage's logic lives here.
 
 use std::error::Error;
 use std::fmt;
-use std::path::PathBuf;
+use std::io;
+use std::path::{Path, PathBuf};
 
 use super::info::{PanicStrategy, PluginInfo, TypeInfo};
 use crate::abi;
+use crate::file_name::{crate_name_of, library_file_name};
 
 /// Why a plugin was not loaded. Each variant names what differed, the host's
 /// value and the plugin's, and what to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` prints the same sentence as `Display`: that is what a `main`
+/// returning `Result<(), Box<dyn Error>>` shows for an error that `?` passed
+/// up. The values are in the variant's fields: match on it to read them.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LoadError {
     /// The file could not be read or the dynamic loader refused it.
     Open {
         /// The path given.
         path: PathBuf,
-        /// What the operating system or the dynamic loader said.
+        /// What the operating system or the dynamic loader said; for a file
+        /// that is not there, followed by the likely causes and their fixes.
         message: String,
     },
     /// The file is not a loadable shared library for this machine (not one
@@ -190,6 +198,43 @@ pub enum LoadError {
     },
 }
 
+impl LoadError {
+    /// [`LoadError::Open`] for an error of the operating system's about
+    /// `path`; a file that is not there was most likely never built.
+    pub(super) fn cannot_open(path: &Path, error: &io::Error) -> Self {
+        let mut message = error.to_string();
+        if error.kind() == io::ErrorKind::NotFound {
+            message.push_str("; either the plugin is not built yet: ");
+            message.push_str(&build_command(path));
+            message.push_str(", or its crate is not a cdylib: ");
+            message.push_str(CDYLIB_FIX);
+        }
+        Self::Open {
+            path: path.to_owned(),
+            message,
+        }
+    }
+}
+
+/// The fix for a plugin crate that builds no dynamic library.
+const CDYLIB_FIX: &str =
+    "add `crate-type = [\"cdylib\", \"rlib\"]` to the `[lib]` section of its Cargo.toml";
+
+/// How to build the plugin whose library is (or should be) at `path`.
+fn build_command(path: &Path) -> String {
+    let Some(name) = crate_name_of(path) else {
+        return "build its package with `cargo build -p <package>`".to_owned();
+    };
+    let dashed = name.replace('_', "-");
+    if dashed == name {
+        format!("build it with `cargo build -p {name}`")
+    } else {
+        format!(
+            "build it with `cargo build -p {dashed}` (or `-p {name}`, whichever is its package's name)"
+        )
+    }
+}
+
 /// `no argument` or `argument `A` (size …, align …)`.
 fn argument(info: Option<&TypeInfo>) -> String {
     match info {
@@ -221,11 +266,21 @@ impl fmt::Display for LoadError {
             Self::Open { path, message } => {
                 write!(f, "cannot open plugin `{}`: {message}", path.display())
             }
-            Self::NotALibrary { path, reason } => write!(
-                f,
-                "`{}` is not a loadable shared library: {reason}; give the path of the plugin's cdylib (e.g. `target/debug/lib<name>.so`)",
-                path.display()
-            ),
+            Self::NotALibrary { path, reason } => {
+                write!(
+                    f,
+                    "`{}` is not a loadable shared library: {reason}; give the path of a plugin's cdylib",
+                    path.display()
+                )?;
+                if let Some(name) = crate_name_of(path) {
+                    write!(f, " (`{}` for crate `{name}`)", library_file_name(&name))?;
+                }
+                write!(
+                    f,
+                    ". If there is none, either the plugin is not built yet: {}, or its crate is not a cdylib: {CDYLIB_FIX}",
+                    build_command(path)
+                )
+            }
             Self::NotAPlugin { path } => write!(
                 f,
                 "`{}` is a shared library but not an mpplugin plugin: it exports no `{}*` declaration; build it from a crate with `#[mpplugin::plugin]` and `crate-type = [\"cdylib\"]`",
@@ -323,7 +378,7 @@ impl fmt::Display for LoadError {
             ),
             Self::MessageType { path, host, plugin } => write!(
                 f,
-                "plugin `{}` handles messages of type {plugin}, this host sends {host}: build the plugin against the host's message type, from the same crate and version",
+                "plugin `{}` handles messages of type {plugin}, this host sends {host}: host and plugin must be built against one message type: build both from the same version of the crate that defines it, with the same features (rebuild whichever is behind), or load this plugin into a host of its message type",
                 path.display()
             ),
             Self::ArgumentType { path, host, plugin } => {
@@ -332,7 +387,9 @@ impl fmt::Display for LoadError {
                     (None, Some(_)) => {
                         "load it with `load_with`/`instantiate_with` and an argument of its type"
                     }
-                    _ => "pass an argument of the type its `new` takes",
+                    _ => {
+                        "host and plugin must agree on one argument type: build both against the same definition of it, or pass an argument of the type the plugin's `new` takes"
+                    }
                 };
                 write!(
                     f,
@@ -396,6 +453,12 @@ impl fmt::Display for LoadError {
                 )
             }
         }
+    }
+}
+
+impl fmt::Debug for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 

@@ -34,17 +34,13 @@ pub(super) fn find_declarations(
             reason: "it is not a regular file".to_owned(),
         });
     }
-    let file = File::open(path).map_err(|error| LoadError::Open {
-        path: path.to_owned(),
-        message: error.to_string(),
-    })?;
+    let file = File::open(path).map_err(|error| LoadError::cannot_open(path, &error))?;
     // The file opened may not be the one looked at (replaced or truncated in
     // between, as `cp` onto a plugin does): its bounds must be this one's,
     // or a truncated file could reach `dlopen`.
-    let opened = file.metadata().map_err(|error| LoadError::Open {
-        path: path.to_owned(),
-        message: error.to_string(),
-    })?;
+    let opened = file
+        .metadata()
+        .map_err(|error| LoadError::cannot_open(path, &error))?;
     if !opened.is_file() {
         return Err(LoadError::NotALibrary {
             path: path.to_owned(),

@@ -270,10 +270,7 @@ impl PluginLibrary {
         // One look at the file serves the check, the look-up and the refusal
         // of what is not a regular file.
         let metadata = if options.allow_writable_by_others {
-            std::fs::metadata(path).map_err(|error| LoadError::Open {
-                path: path.to_owned(),
-                message: error.to_string(),
-            })?
+            std::fs::metadata(path).map_err(|error| LoadError::cannot_open(path, &error))?
         } else {
             trust::check_writers(path)?
         };

@@ -44,12 +44,8 @@ fn check_entry(
 
     // The walk resolves the path as `canonicalize` does, so it fails where
     // that fails, and the error is said as that says it.
-    let walk = Walk::of(path).map_err(|error| LoadError::Open {
-        path: path.to_owned(),
-        message: std::fs::canonicalize(path)
-            .err()
-            .unwrap_or(error)
-            .to_string(),
+    let walk = Walk::of(path).map_err(|error| {
+        LoadError::cannot_open(path, &std::fs::canonicalize(path).err().unwrap_or(error))
     })?;
     let file = walk.file();
     if !checked(file) {
@@ -110,10 +106,7 @@ fn check_entry(
 
 #[cfg(not(unix))]
 pub(super) fn check_writers(path: &Path) -> Result<std::fs::Metadata, LoadError> {
-    std::fs::metadata(path).map_err(|error| LoadError::Open {
-        path: path.to_owned(),
-        message: error.to_string(),
-    })
+    std::fs::metadata(path).map_err(|error| LoadError::cannot_open(path, &error))
 }
 
 #[cfg(not(unix))]
