@@ -34,7 +34,7 @@ fn inspect(path: &Path) -> bool {
     let library = match unsafe { PluginLibrary::open(path) } {
         Ok(library) => library,
         Err(error) => {
-            println!("{}\nverdict   refused: {error}\n", path.display());
+            println!("{}\n  verdict   refused: {error}\n", path.display());
             return false;
         }
     };
@@ -45,11 +45,11 @@ fn inspect(path: &Path) -> bool {
     };
     match verdict {
         Ok(()) => {
-            println!("verdict   this host would load it (its constructor may still refuse)\n");
+            println!("  verdict   this host would load it (its constructor may still refuse)\n");
             true
         }
         Err(error) => {
-            println!("verdict   refused: {error}\n");
+            println!("  verdict   refused: {error}\n");
             false
         }
     }

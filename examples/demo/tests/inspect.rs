@@ -23,20 +23,20 @@ fn a_plugin_for_another_message_type_is_described_and_refused() {
     let (code, printed) = inspect(path);
     assert_eq!(code, Some(1), "{printed}");
     assert!(
-        printed.contains("plugin    fixture-other-message 0.3.1 (type `Other`)"),
+        printed.contains("fixture-other-message 0.3.1 (type `Other`)\n  file      "),
         "{printed}"
     );
     assert!(
-        printed.contains("message   `u32` (size 4, align 4)"),
+        printed.contains("\n  message   `u32` (size 4, align 4)\n"),
         "{printed}"
     );
     assert!(printed.contains("argument  none"), "{printed}");
     assert!(
-        printed.contains(&format!("rustc     {}", mpplugin::abi::RUSTC)),
+        printed.contains(&format!("\n  rustc     {}\n", mpplugin::abi::RUSTC)),
         "{printed}"
     );
     assert!(
-        printed.contains("verdict   refused: plugin")
+        printed.contains("\n  verdict   refused: plugin")
             && printed.contains("handles messages of type `u32` (size 4, align 4), this host sends `concat_types::ConcatCommand`"),
         "{printed}"
     );

@@ -90,27 +90,41 @@ pub struct PluginInfo {
     pub panic_strategy: PanicStrategy,
 }
 
+/// A headline (name, version, plugin type), then one indented line per
+/// field, as a list of plugins prints them:
+///
+/// ```text
+/// greeter-plugin 0.1.0 (type `Greeter`)
+///   file      target/debug/libgreeter_plugin.so
+///   symbol    __mpplugin_declaration__greeter_plugin__Greeter
+///   message   `greeting_types::Greeting` (size 24, align 8)
+///   argument  none
+///   rustc     rustc 1.95.0 (59807616e1fa2540724bfbac14d7976d7e4a3860 2026-04-14)
+///   target    x86_64-unknown-linux-gnu
+///   mpplugin  0.1.0 (ABI 1)
+///   panic     unwind
+/// ```
 impl fmt::Display for PluginInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
+        write!(
             f,
-            "plugin    {} {} (type `{}`)",
+            "{} {} (type `{}`)",
             self.name, self.version, self.plugin_type
         )?;
-        writeln!(f, "file      {}", self.path.display())?;
-        writeln!(f, "symbol    {}", self.symbol)?;
-        writeln!(f, "message   {}", self.message)?;
+        write!(f, "\n  file      {}", self.path.display())?;
+        write!(f, "\n  symbol    {}", self.symbol)?;
+        write!(f, "\n  message   {}", self.message)?;
         match &self.argument {
-            Some(argument) => writeln!(f, "argument  {argument}")?,
-            None => writeln!(f, "argument  none")?,
+            Some(argument) => write!(f, "\n  argument  {argument}")?,
+            None => write!(f, "\n  argument  none")?,
         }
-        writeln!(f, "rustc     {}", self.rustc)?;
-        writeln!(f, "target    {}", self.target)?;
-        writeln!(
+        write!(f, "\n  rustc     {}", self.rustc)?;
+        write!(f, "\n  target    {}", self.target)?;
+        write!(
             f,
-            "mpplugin  {} (ABI {})",
+            "\n  mpplugin  {} (ABI {})",
             self.mpplugin_version, self.abi_version
         )?;
-        write!(f, "panic     {}", self.panic_strategy)
+        write!(f, "\n  panic     {}", self.panic_strategy)
     }
 }
