@@ -101,6 +101,19 @@ cargo run --quiet -p greeter-host >"$work/run.out" || fail "the host failed (see
 check run "$work/run.out"
 cat "$work/run.out"
 
+echo "first-plugin: a path written by hand, to nothing built there"
+main=host/src/main.rs
+cp "$main" "$work/main.rs"
+grep -q '^    let path = built.library("greeter-plugin")?;$' "$main" ||
+    fail "the host no longer takes the plugin's path from the build as this script expects"
+sed -i 's|^    let path = built.library("greeter-plugin")?;$|    let path = "target/debug/libgreeter_plugin.so"; let _ = built;|' "$main"
+if cargo run --quiet -p greeter-host >/dev/null 2>"$work/mistake.err"; then
+    fail "the host ran with a plugin path to nothing"
+fi
+check hand-written-path "$work/mistake.err"
+cat "$work/mistake.err"
+cp "$work/main.rs" "$main"
+
 echo "first-plugin: the same without crate-type cdylib"
 sed -i '/^crate-type = \["cdylib", "rlib"\]$/d' plugin/Cargo.toml
 if cargo run --quiet -p greeter-host >/dev/null 2>"$work/mistake.err"; then
