@@ -1,4 +1,5 @@
-//! The inspector explains why a plugin would not load.
+//! The inspector explains why a plugin would not load: each plugin of a
+//! library, and each library file of a folder.
 
 use std::path::Path;
 use std::process::Command;
@@ -65,6 +66,92 @@ fn a_file_that_is_not_a_library_is_refused_with_the_reason() {
             && printed.contains("is not a loadable shared library"),
         "{printed}"
     );
+}
+
+#[test]
+fn every_plugin_of_a_library_is_described_with_its_own_verdict() {
+    let path = fixture("several-plugins");
+    let (code, printed) = inspect(path);
+    assert_eq!(code, Some(1), "{printed}");
+    assert!(
+        printed.starts_with(&format!("library   {}: 3 plugins\n", path.display())),
+        "{printed}"
+    );
+    for plugin_type in ["First", "Second", "Third"] {
+        assert!(
+            printed.contains(&format!(
+                "\n\nfixture-several-plugins 0.3.1 (type `{plugin_type}`)\n  file      "
+            )),
+            "{plugin_type}: {printed}"
+        );
+        assert!(
+            printed.contains(&format!(
+                "\n  symbol    __mpplugin_declaration__fixture_several_plugins__{plugin_type}\n"
+            )),
+            "{plugin_type}: {printed}"
+        );
+    }
+    assert!(
+        printed.contains("argument  `alloc::string::String` (size 24, align 8)"),
+        "{printed}"
+    );
+    // Each plugin is refused for its own message type, not the library's
+    // first.
+    assert_eq!(
+        printed
+            .matches("handles messages of type `fixture_types::Event`")
+            .count(),
+        2,
+        "{printed}"
+    );
+    assert_eq!(
+        printed
+            .matches("handles messages of type `u32` (size 4, align 4)")
+            .count(),
+        1,
+        "{printed}"
+    );
+}
+
+#[test]
+#[cfg(unix)]
+fn every_library_file_of_a_folder_is_inspected_and_other_files_are_not() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let folder = std::env::temp_dir().join(format!("mpplugin-inspect-dir-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let plugin = folder.join("libother.so");
+    std::fs::copy(fixture("other-message"), &plugin).unwrap();
+    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let text = folder.join("notes.so");
+    std::fs::write(&text, "not a library").unwrap();
+    std::fs::write(folder.join("README.txt"), "plugins go here").unwrap();
+    let (code, printed) = inspect(&folder);
+    std::fs::remove_dir_all(&folder).unwrap();
+    assert_eq!(code, Some(1), "{printed}");
+    assert!(
+        printed.starts_with(&format!(
+            "folder    {}: 2 library file(s)\n",
+            folder.display()
+        )),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("fixture-other-message 0.3.1 (type `Other`)\n  file      ")
+            && printed.contains(&format!("file      {}", plugin.display())),
+        "{printed}"
+    );
+    assert!(
+        printed.contains(&format!(
+            "{}\n  verdict   refused: `{}` is not a loadable shared library",
+            text.display(),
+            text.display()
+        )),
+        "{printed}"
+    );
+    assert!(!printed.contains("README"), "{printed}");
 }
 
 #[test]
