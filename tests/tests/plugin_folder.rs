@@ -132,7 +132,7 @@ fn the_good_libraries_of_a_mixed_folder_load_and_each_bad_one_is_refused_by_name
     assert_eq!(
         text_error.to_string(),
         format!(
-            "`{}` is not a loadable shared library: Unknown file magic; give the path of the plugin's cdylib (e.g. `target/debug/lib<name>.so`)",
+            "`{}` is not a loadable shared library: Unknown file magic; give the path of a plugin's cdylib. If there is none, either the plugin is not built yet: build its package with `cargo build -p <package>`, or its crate is not a cdylib: add `crate-type = [\"cdylib\", \"rlib\"]` to the `[lib]` section of its Cargo.toml",
             text.display()
         )
     );

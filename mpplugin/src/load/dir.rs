@@ -73,13 +73,17 @@ impl PluginLibrary {
         options: &OpenOptions,
     ) -> Result<OpenedDir, LoadError> {
         let dir = dir.as_ref();
+        let cannot_read = |error: std::io::Error| LoadError::Open {
+            path: dir.to_owned(),
+            message: error.to_string(),
+        };
+        // Said here, of a folder: the permission check would say it of a
+        // plugin file, with the advice to build one.
+        std::fs::metadata(dir).map_err(cannot_read)?;
         if !options.allow_writable_by_others {
             trust::check_folder_writers(dir)?;
         }
-        let mut found = library_files(dir).map_err(|error| LoadError::Open {
-            path: dir.to_owned(),
-            message: error.to_string(),
-        })?;
+        let mut found = library_files(dir).map_err(cannot_read)?;
         found.sort_unstable();
         Ok(found
             .into_iter()
