@@ -67,6 +67,13 @@ fn good_plugin() -> Vec<u8> {
     std::fs::read(fixture("good")).unwrap()
 }
 
+/// A little-endian field of `width` bytes of an ELF64 header.
+fn field(bytes: &[u8], offset: usize, width: usize) -> usize {
+    let mut buffer = [0; 8];
+    buffer[..width].copy_from_slice(&bytes[offset..offset + width]);
+    u64::from_le_bytes(buffer) as usize
+}
+
 #[test]
 fn truncations_at_every_4_kib_and_odd_offsets_are_refused() {
     let whole = good_plugin();
@@ -126,8 +133,13 @@ fn a_real_elf_header_over_random_bytes_is_refused() {
     for round in 0..32 {
         // The ELF header and the program headers of a real plugin, then noise
         // where its sections were: the segments point into noise or past the
-        // end.
-        let keep = 64 + 11 * 56;
+        // end. Where the program headers end: e_phoff + e_phnum * e_phentsize.
+        let keep = field(&whole, 32, 8) + field(&whole, 56, 2) * field(&whole, 54, 2);
+        assert_eq!(
+            field(&whole, 32, 8),
+            64,
+            "the program headers follow the header"
+        );
         let mut bytes = whole[..keep].to_vec();
         let noise = random.below(whole.len() as u64) as usize;
         bytes.extend(random.bytes(noise));
@@ -235,26 +247,60 @@ fn a_device_is_refused() {
     assert!(reason.contains("not a regular file"), "{reason}");
 }
 
+/// Set in the child process that [`an_unreadable_file_is_refused`] runs as
+/// an unprivileged user: the path of the file to open.
+#[cfg(unix)]
+const UNREADABLE: &str = "MPPLUGIN_TEST_UNREADABLE_FILE";
+
+#[cfg(unix)]
+fn assert_permission_denied(path: &Path) {
+    match refused(path, "a file of mode 000") {
+        LoadError::Open { message, .. } => {
+            assert!(message.contains("Permission denied"), "{message}")
+        }
+        other => panic!("expected Open, got {other:?}"),
+    }
+}
+
 #[cfg(unix)]
 #[test]
-fn an_unreadable_file_is_refused_unless_the_reader_is_root() {
+fn an_unreadable_file_is_refused() {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::os::unix::process::CommandExt;
+    if let Some(path) = std::env::var_os(UNREADABLE) {
+        // The child below, run as `nobody`.
+        assert_permission_denied(Path::new(&path));
+        return;
+    }
     let path = scratch("unreadable.so");
     std::fs::write(&path, good_plugin()).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
-    let root = std::fs::metadata(&path).unwrap().uid() == 0;
-    if root {
-        // Root reads through mode 000: the file is a good plugin, and the
-        // truth is that it loads.
-        assert_eq!(open(&path).unwrap().info().name, "fixture-good");
-    } else {
-        match refused(&path, "a file of mode 000") {
-            LoadError::Open { message, .. } => {
-                assert!(message.contains("Permission denied"), "{message}")
-            }
-            other => panic!("expected Open, got {other:?}"),
-        }
+    if std::fs::metadata(&path).unwrap().uid() != 0 {
+        assert_permission_denied(&path);
+        return;
     }
+    // Root reads through mode 000: the file is a good plugin, and the truth
+    // is that it loads.
+    assert_eq!(open(&path).unwrap().info().name, "fixture-good");
+    // To see the refusal, this test runs again as `nobody`, from a copy of
+    // the test binary that `nobody` can run wherever the checkout is.
+    let binary = scratch("bad-files-test-binary");
+    std::fs::copy(std::env::current_exe().unwrap(), &binary).unwrap();
+    std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let output = std::process::Command::new(&binary)
+        .args(["--exact", "an_unreadable_file_is_refused", "--nocapture"])
+        .env(UNREADABLE, &path)
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .expect("the test binary runs as nobody");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stdout.contains("test result: ok. 1 passed"),
+        "as nobody: {}\n{stdout}\n{stderr}",
+        output.status
+    );
 }
 
 #[cfg(unix)]
@@ -264,8 +310,14 @@ fn an_executable_is_not_a_plugin() {
     // loader's eyes; it exports no declaration.
     let path = scratch("sh.so");
     std::fs::copy("/bin/sh", &path).unwrap();
-    match refused(&path, "a copy of /bin/sh") {
-        LoadError::NotAPlugin { .. } | LoadError::NotALibrary { .. } => {}
-        other => panic!("expected NotAPlugin or NotALibrary, got {other:?}"),
+    let bytes = std::fs::read(&path).unwrap();
+    // e_type: 3 for a shared object (and a PIE), 2 for a fixed-address
+    // executable, which is no shared library.
+    match (field(&bytes, 16, 2), refused(&path, "a copy of /bin/sh")) {
+        (3, LoadError::NotAPlugin { .. }) => {}
+        (2, LoadError::NotALibrary { reason, .. }) => {
+            assert!(reason.contains("not a shared library"), "{reason}")
+        }
+        (kind, other) => panic!("/bin/sh of ELF type {kind}: got {other:?}"),
     }
 }
