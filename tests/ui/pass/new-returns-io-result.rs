@@ -22,6 +22,11 @@ impl Reader {
 }
 
 fn main() {
+    // What the loaded library's constructor calls: the `io::Error` becomes
+    // its message.
+    let construct = <Reader as mpplugin::__private::ConstructWith<Vec<u8>>>::construct;
+    assert_eq!(construct(&String::new()).err().as_deref(), Some("empty path"));
+    assert_eq!(construct(&"data".to_owned()).map(|plugin| plugin.read), Ok(0));
     let mut plugin = Reader::new(&"data".to_owned()).unwrap();
     assert_eq!(
         Plugin::handle_message(&mut plugin, Message::new(vec![1, 2])),

@@ -16,6 +16,9 @@ impl Threshold {
 }
 
 fn main() {
+    // What the loaded library's constructor calls.
+    let built = <Threshold as mpplugin::__private::Construct<u32>>::construct();
+    assert_eq!(built.map(|plugin| plugin.limit), Ok(3));
     let mut plugin = Threshold::new();
     assert_eq!(Plugin::handle_message(&mut plugin, Message::new(3)), None);
     assert_eq!(
