@@ -19,6 +19,30 @@ fn inspect(path: &Path) -> (Option<i32>, String) {
 }
 
 #[test]
+fn a_plugin_of_the_demos_types_is_described_and_accepted() {
+    let path = fixture("demo-message");
+    let (code, printed) = inspect(path);
+    assert_eq!(code, Some(0), "{printed}");
+    assert!(
+        printed.contains("plugin    fixture-demo-message 0.3.1 (type `Counter`)"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("message   `concat_types::ConcatCommand`"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("argument  `alloc::vec::Vec<alloc::string::String>`"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("verdict   this host would load it (its constructor may still refuse)"),
+        "{printed}"
+    );
+    assert!(!printed.contains("refused"), "{printed}");
+}
+
+#[test]
 fn a_plugin_for_another_message_type_is_described_and_refused() {
     let path = fixture("other-message");
     let (code, printed) = inspect(path);
