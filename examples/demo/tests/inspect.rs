@@ -24,19 +24,20 @@ fn a_plugin_of_the_demos_types_is_described_and_accepted() {
     let (code, printed) = inspect(path);
     assert_eq!(code, Some(0), "{printed}");
     assert!(
-        printed.contains("plugin    fixture-demo-message 0.3.1 (type `Counter`)"),
+        printed.starts_with("fixture-demo-message 0.3.1 (type `Counter`)\n  file      "),
         "{printed}"
     );
     assert!(
-        printed.contains("message   `concat_types::ConcatCommand`"),
+        printed.contains("\n  message   `concat_types::ConcatCommand` (size"),
         "{printed}"
     );
     assert!(
-        printed.contains("argument  `alloc::vec::Vec<alloc::string::String>`"),
+        printed.contains("\n  argument  `alloc::vec::Vec<alloc::string::String>` (size"),
         "{printed}"
     );
     assert!(
-        printed.contains("verdict   this host would load it (its constructor may still refuse)"),
+        printed
+            .contains("\n  verdict   this host would load it (its constructor may still refuse)\n"),
         "{printed}"
     );
     assert!(!printed.contains("refused"), "{printed}");
