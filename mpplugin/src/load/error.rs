@@ -214,6 +214,15 @@ impl LoadError {
             message,
         }
     }
+
+    /// [`LoadError::Open`] for an error of the operating system's about the
+    /// folder `path`, as it said it.
+    pub(super) fn cannot_open_folder(path: &Path, error: &io::Error) -> Self {
+        Self::Open {
+            path: path.to_owned(),
+            message: error.to_string(),
+        }
+    }
 }
 
 /// The fix for a plugin crate that builds no dynamic library.

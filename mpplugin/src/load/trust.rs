@@ -21,7 +21,7 @@ use super::error::LoadError;
 /// Returns the metadata of the file `path` names, read on the way.
 #[cfg(unix)]
 pub(super) fn check_writers(path: &Path) -> Result<std::fs::Metadata, LoadError> {
-    check_entry(path, std::fs::Metadata::is_file)
+    check_entry(path, std::fs::Metadata::is_file, LoadError::cannot_open)
 }
 
 /// Refuses a folder of plugins that users other than its owner and root
@@ -30,7 +30,11 @@ pub(super) fn check_writers(path: &Path) -> Result<std::fs::Metadata, LoadError>
 /// can add a plugin. Returns the folder's metadata, read on the way.
 #[cfg(unix)]
 pub(super) fn check_folder_writers(path: &Path) -> Result<std::fs::Metadata, LoadError> {
-    check_entry(path, std::fs::Metadata::is_dir)
+    check_entry(
+        path,
+        std::fs::Metadata::is_dir,
+        LoadError::cannot_open_folder,
+    )
 }
 
 /// The walk and the checks of `path`, if what it names is of the kind
@@ -39,14 +43,14 @@ pub(super) fn check_folder_writers(path: &Path) -> Result<std::fs::Metadata, Loa
 fn check_entry(
     path: &Path,
     checked: fn(&std::fs::Metadata) -> bool,
+    cannot_open: fn(&Path, &std::io::Error) -> LoadError,
 ) -> Result<std::fs::Metadata, LoadError> {
     use std::os::unix::fs::MetadataExt;
 
     // The walk resolves the path as `canonicalize` does, so it fails where
     // that fails, and the error is said as that says it.
-    let walk = Walk::of(path).map_err(|error| {
-        LoadError::cannot_open(path, &std::fs::canonicalize(path).err().unwrap_or(error))
-    })?;
+    let walk = Walk::of(path)
+        .map_err(|error| cannot_open(path, &std::fs::canonicalize(path).err().unwrap_or(error)))?;
     let file = walk.file();
     if !checked(file) {
         // Not a library (or a folder) either: the caller says so, more
@@ -111,7 +115,7 @@ pub(super) fn check_writers(path: &Path) -> Result<std::fs::Metadata, LoadError>
 
 #[cfg(not(unix))]
 pub(super) fn check_folder_writers(path: &Path) -> Result<std::fs::Metadata, LoadError> {
-    check_writers(path)
+    std::fs::metadata(path).map_err(|error| LoadError::cannot_open_folder(path, &error))
 }
 
 /// A path resolved as the kernel resolves it (and `canonicalize`), one
