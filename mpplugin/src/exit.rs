@@ -35,6 +35,15 @@ pub enum Ending {
     Detached(u8),
     /// `handle_message` panicked with this message.
     Panicked(String),
+    /// The host stopped waiting for the plugin while it still ran: a
+    /// shutdown's deadline passed (`end_timeout`, `end_by`, a cancelled
+    /// tokio `end`) with a handler in progress, or the tokio runtime shut
+    /// down and dropped its task. It handles no further message; a handler
+    /// in progress finishes on its thread or task, where the plugin is then
+    /// dropped, never while the handler runs. `handled` counts the calls
+    /// made by then (the one in progress included); what was left queued is
+    /// dropped without being counted.
+    Abandoned,
 }
 
 /// The end of one plugin: which one, how it ended, and what it handled.
@@ -55,6 +64,11 @@ pub struct Exit {
     pub unhandled: u64,
     /// The message of a panic while the plugin was being dropped, if any.
     pub drop_panic: Option<String>,
+    /// How many messages panicked in `Drop` as this plugin's worker released
+    /// them: left unhandled, or after a handler returned. Each was dropped
+    /// on its own and its panic contained; a message type's bug, not the
+    /// plugin's, so the plugin's `ending` stands.
+    pub message_drop_panics: u64,
 }
 
 impl fmt::Display for Exit {
@@ -64,6 +78,7 @@ impl fmt::Display for Exit {
             Ending::Finished => write!(f, "finished")?,
             Ending::Detached(status) => write!(f, "detached with status {status}")?,
             Ending::Panicked(message) => write!(f, "panicked: {message}")?,
+            Ending::Abandoned => write!(f, "abandoned while running")?,
         }
         write!(f, " after {} message(s)", self.handled)?;
         if self.unhandled > 0 {
@@ -71,6 +86,9 @@ impl fmt::Display for Exit {
         }
         if let Some(message) = &self.drop_panic {
             write!(f, "; its drop panicked: {message}")?;
+        }
+        if self.message_drop_panics > 0 {
+            write!(f, "; {} message drop(s) panicked", self.message_drop_panics)?;
         }
         Ok(())
     }

@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
-use crate::exit::{Delivery, Ending, Exit, PluginId, SendError, TrySendError};
+use crate::exit::{Delivery, Exit, PluginId, SendError, TrySendError};
 use crate::message::Message;
 use crate::plugin::Plugin;
 use crate::roster::{Attached, DEFAULT_CAPACITY, Roster, Sending, delivery_or_error};
@@ -35,6 +36,11 @@ use crate::worker::Worker;
 /// Dropping a host without [`end`](Host::end) closes every queue, discards
 /// the messages not yet handled, waits for each plugin's message in progress,
 /// and drops the plugins: no plugin code runs after the drop returns.
+///
+/// A plugin stuck in its handler makes `end` and the drop wait for it as
+/// long as it is stuck: a thread cannot be stopped from outside. To shut
+/// down in bounded time, end with a deadline: [`end_timeout`](Host::end_timeout)
+/// or [`end_by`](Host::end_by).
 pub struct Host<T: 'static> {
     roster: Roster<T, Option<JoinHandle<Exit>>>,
 }
@@ -67,7 +73,9 @@ impl<T: Send + Sync + 'static> Host<T> {
     /// pointer per message, `capacity` rounded up to a power of two.
     ///
     /// # Panics
-    /// If `capacity` is 0, or the operating system cannot start a thread.
+    /// If `capacity` is 0, if a queue of `capacity` messages cannot be
+    /// allocated (the message says so; the plugin is dropped and the host
+    /// stays as it was), or if the operating system cannot start a thread.
     pub fn attach_with_capacity(&mut self, plugin: impl Plugin<T>, capacity: usize) -> PluginId {
         let id = self.roster.next_id();
         let worker = Arc::new(Worker::new(id, Box::new(plugin), capacity));
@@ -132,23 +140,53 @@ impl<T: Send + Sync + 'static> Host<T> {
         self.join_all()
     }
 
+    /// [`end`](Host::end), waiting at most `timeout`: see
+    /// [`end_by`](Host::end_by).
+    pub fn end_timeout(self, timeout: Duration) -> Vec<Exit> {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.end_by(deadline),
+            None => self.end(),
+        }
+    }
+
+    /// [`end`](Host::end), waiting until `deadline` at most. Every plugin
+    /// that ends by then reports its exit as `end` would; one still running
+    /// (a handler that blocks, or a long queue) is reported
+    /// [`Ending::Abandoned`](crate::Ending::Abandoned): it handles no
+    /// further message, and its thread is left to finish the handler in
+    /// progress, then drops the plugin there, never while the handler runs.
+    /// One exit per attached plugin, in attach order.
+    pub fn end_by(mut self, deadline: Instant) -> Vec<Exit> {
+        self.roster.close_all(false);
+        let mut exits = Vec::with_capacity(self.roster.plugins.len());
+        for mut attached in self.roster.plugins.drain(..) {
+            let Some(thread) = attached.join.take() else {
+                continue;
+            };
+            if attached.worker.ended_by(deadline) {
+                exits.push(join(thread, &attached.worker));
+            } else {
+                // Dropping the handle detaches the thread, which ends on
+                // its own.
+                exits.push(attached.worker.abandon());
+            }
+        }
+        exits
+    }
+
     fn join_all(&mut self) -> Vec<Exit> {
         self.roster
             .plugins
             .drain(..)
-            .filter_map(|mut attached| {
-                let thread = attached.join.take()?;
-                Some(thread.join().unwrap_or_else(|_| Exit {
-                    id: attached.worker.id,
-                    name: attached.worker.name.clone(),
-                    ending: Ending::Panicked("mpplugin's worker thread panicked".to_owned()),
-                    handled: 0,
-                    unhandled: 0,
-                    drop_panic: None,
-                }))
-            })
+            .filter_map(|mut attached| Some(join(attached.join.take()?, &attached.worker)))
             .collect()
     }
+}
+
+fn join<T: 'static>(thread: JoinHandle<Exit>, worker: &Worker<T>) -> Exit {
+    thread
+        .join()
+        .unwrap_or_else(|_| worker.failed("mpplugin's worker thread panicked".to_owned()))
 }
 
 impl<T: 'static> Drop for Host<T> {

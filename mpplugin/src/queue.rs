@@ -203,13 +203,28 @@ unsafe impl<T: Send + Sync> Send for Queue<T> {}
 unsafe impl<T: Send + Sync> Sync for Queue<T> {}
 
 impl<T> Queue<T> {
-    pub(crate) fn new(capacity: usize) -> Self {
+    /// A queue of `capacity` messages, its ring allocated at once; or, if
+    /// the ring cannot be allocated, a message that says so (the caller
+    /// panics with it: a capacity is the host's choice, and an allocation
+    /// failure must not abort the process).
+    ///
+    /// # Panics
+    /// If `capacity` is 0 or above 2^60.
+    pub(crate) fn new(capacity: usize) -> Result<Self, String> {
         assert!(capacity > 0, "a plugin's queue capacity must be at least 1");
         let length = capacity
             .checked_next_power_of_two()
             .filter(|length| *length <= usize::MAX / ONE)
             .expect("a plugin's queue capacity must be at most 2^60");
-        Self {
+        let mut slots = Vec::new();
+        if let Err(error) = slots.try_reserve_exact(length) {
+            let bytes = length.saturating_mul(size_of::<UnsafeCell<MaybeUninit<Message<T>>>>());
+            return Err(format!(
+                "mpplugin: cannot allocate a queue of {capacity} messages ({bytes} bytes): {error}; attach it with a smaller capacity"
+            ));
+        }
+        slots.extend((0..length).map(|_| UnsafeCell::new(MaybeUninit::uninit())));
+        Ok(Self {
             producer: Padded(Producer {
                 tail: AtomicUsize::new(0),
                 seen_head: AtomicUsize::new(0),
@@ -220,14 +235,12 @@ impl<T> Queue<T> {
                 state: AtomicUsize::new(0),
                 last: AtomicUsize::new(NOT_YET),
             }),
-            slots: (0..length)
-                .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
-                .collect(),
+            slots: slots.into_boxed_slice(),
             capacity,
             consumer_waiter: Sleeper(sync::Mutex::new(None)),
             producer_waiter: Sleeper(sync::Mutex::new(None)),
             discard: AtomicBool::new(false),
-        }
+        })
     }
 
     fn slot(&self, count: usize) -> &UnsafeCell<MaybeUninit<Message<T>>> {
@@ -512,7 +525,7 @@ impl<T> Queue<T> {
     /// The plugin has ended: refuse further writes, wake a waiting producer,
     /// and count (and drop) what was queued but will never be handled.
     /// Consumer only.
-    pub(crate) fn finish(&self) -> u64 {
+    pub(crate) fn finish(&self) -> Leftovers {
         self.state().fetch_or(GONE, Ordering::AcqRel);
         // Pairs with the producer's fence: a write this load misses is seen
         // as gone when the producer settles it, and handed back.
@@ -533,32 +546,51 @@ impl<T> Queue<T> {
             unhandled.push(unsafe { self.take(taken.wrapping_add(n)) });
         }
         self.head().fetch_add(left * ONE, Ordering::AcqRel);
-        drop_contained(unhandled);
-        left as u64
+        Leftovers {
+            unhandled: left as u64,
+            drop_panics: drop_each_contained(unhandled),
+        }
     }
 }
 
-/// Drops messages the plugin will never handle. The last reference to a
-/// message drops it here, in host code: a message type whose `Drop` panics
-/// (the panic hook has printed it) must not cost the plugin its exit.
-pub(crate) fn drop_contained<M>(messages: M) {
-    if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(move || drop(messages))) {
-        panic_message(payload);
+/// What [`Queue::finish`] found left in the ring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Leftovers {
+    /// Messages queued that the plugin will never handle.
+    pub(crate) unhandled: u64,
+    /// How many of them panicked when dropped.
+    pub(crate) drop_panics: u64,
+}
+
+/// Drops each message on its own, each panic in a `Drop` contained, and
+/// returns how many panicked. The last reference to a message drops it
+/// here, in host code: a message type whose `Drop` panics (the panic hook
+/// has printed it) must not cost the plugin its exit, nor its neighbours
+/// their drop. Dropped together under one `catch_unwind`, a second panic
+/// would come while the first unwinds, and abort the process.
+pub(crate) fn drop_each_contained<M>(messages: impl IntoIterator<Item = M>) -> u64 {
+    let mut panics = 0;
+    for message in messages {
+        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(move || drop(message))) {
+            panic_message(payload);
+            panics += 1;
+        }
     }
+    panics
 }
 
 impl<T> Drop for Queue<T> {
     fn drop(&mut self) {
         // A worker cancelled before `finish` (its runtime shut down) leaves
         // messages in the ring.
+        // Each is dropped on its own and contained: nobody is left to count
+        // the panics, but none may unwind out of here and leak the rest.
         let taken = count(load_owned(&mut self.consumer.0.head));
         let left = distance(taken, count(load_owned(&mut self.producer.0.tail)));
-        for n in 0..left {
-            // SAFETY: slots `taken..tail` hold messages nobody took, and
-            // `&mut self` means nobody else can.
-            self.slot(taken.wrapping_add(n))
-                .with_mut(|slot| unsafe { (*slot).assume_init_drop() });
-        }
+        // SAFETY: slots `taken..tail` hold messages nobody took, each read
+        // once here, and `&mut self` means nobody else can.
+        let messages = (0..left).map(|n| unsafe { self.take(taken.wrapping_add(n)) });
+        drop_each_contained(messages);
     }
 }
 
@@ -580,7 +612,7 @@ mod tests {
 
     #[test]
     fn a_write_the_ended_consumer_did_not_see_is_handed_back() {
-        let queue = Queue::new(4);
+        let queue = Queue::new(4).unwrap();
         let message = Message::new(7);
         assert!(matches!(queue.try_write(&message), Write::Written));
         assert_eq!(Arc::strong_count(message.as_arc()), 2);
@@ -595,7 +627,7 @@ mod tests {
 
     #[test]
     fn a_write_the_ended_consumer_saw_is_delivered() {
-        let queue = Queue::new(4);
+        let queue = Queue::new(4).unwrap();
         let message = Message::new(7);
         assert!(matches!(queue.try_write(&message), Write::Written));
         // The consumer saw it and counted it as unhandled; `finish` dropped it.
@@ -610,7 +642,7 @@ mod tests {
 
     #[test]
     fn nothing_to_settle_after_a_refused_write() {
-        let queue = Queue::new(1);
+        let queue = Queue::new(1).unwrap();
         let message = Message::new(1);
         assert!(matches!(queue.try_write(&message), Write::Written));
         assert!(matches!(queue.settle(&fence_writes()), Settled::Delivered));
@@ -630,7 +662,7 @@ mod tests {
     fn a_consumer_ending_under_a_running_producer_loses_nothing() {
         let rounds = if cfg!(miri) { 4 } else { 400 };
         for round in 0..rounds {
-            let queue = Arc::new(Queue::<u64>::new(8));
+            let queue = Arc::new(Queue::<u64>::new(8).unwrap());
             let message = Message::new(round);
             let consumer = {
                 let queue = Arc::clone(&queue);
@@ -642,7 +674,7 @@ mod tests {
                     }
                     // End at a varying point of the producer's loop.
                     (0..round * 37 % 1000).for_each(|_| std::hint::spin_loop());
-                    (handled, queue.finish())
+                    (handled, queue.finish().unhandled)
                 })
             };
             let (mut delivered, mut handed_back) = (0, 0);

@@ -6,17 +6,22 @@
 //! fits plugins whose handlers are short, which is what a message handler
 //! should be. A plugin whose handler blocks or computes for long would keep a
 //! runtime worker from every other task meanwhile: attach it with
-//! [`Host::attach_blocking`] ([`Execution::Blocking`]) and it runs on tokio's
-//! blocking pool, a thread of its own for as long as it is attached.
+//! [`Host::attach_blocking`] ([`Execution::Blocking`]) and it runs on a
+//! thread of its own for as long as it is attached. Not on tokio's blocking
+//! pool: a runtime being dropped waits for every thread of its pool, and a
+//! plugin waiting there for its next message would never let it finish.
 //!
 //! A plugin's own copy of tokio (a cdylib carries its own) sees no runtime:
 //! plugins must not rely on the host's.
 
 use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
 
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::exit::{Delivery, Ending, Exit, PluginId, SendError, TrySendError};
+use crate::exit::{Delivery, Exit, PluginId, SendError, TrySendError};
 use crate::message::Message;
 use crate::plugin::Plugin;
 use crate::roster::{Attached, DEFAULT_CAPACITY, Roster, Sending, delivery_or_error};
@@ -29,9 +34,33 @@ pub enum Execution {
     /// most 128 messages. Right for short handlers.
     #[default]
     Task,
-    /// On tokio's blocking pool, one thread for the plugin's lifetime. Right
-    /// for handlers that block or compute for long.
+    /// On a thread of its own for the plugin's lifetime (not the runtime's
+    /// blocking pool, whose threads a runtime being dropped waits for).
+    /// Right for handlers that block or compute for long.
     Blocking,
+}
+
+/// Where the host finds a plugin's exit.
+enum Join {
+    Task(JoinHandle<Exit>),
+    /// The plugin's own thread sends its exit when it ends.
+    Thread(oneshot::Receiver<Exit>),
+}
+
+impl Join {
+    async fn exit<T: 'static>(&mut self, worker: &Worker<T>) -> Exit {
+        match self {
+            Join::Task(task) => match task.await {
+                Ok(exit) => exit,
+                // The runtime shut down and dropped the task.
+                Err(error) if error.is_cancelled() => worker.abandon(),
+                Err(error) => worker.failed(format!("mpplugin's worker task failed: {error}")),
+            },
+            Join::Thread(exit) => exit
+                .await
+                .unwrap_or_else(|_| worker.failed("mpplugin's worker thread panicked".to_owned())),
+        }
+    }
 }
 
 /// A host that runs each plugin as a tokio task. The same verbs as the std
@@ -62,8 +91,23 @@ pub enum Execution {
 /// plugin's message in progress, and drops the plugins there: no plugin code
 /// runs after the drop returns. Call `end().await` to shut down without
 /// blocking.
+///
+/// A plugin stuck in its handler holds its thread (as a task, a runtime
+/// worker) as long as it is stuck; `end().await` waits for it. To shut down
+/// in bounded time, end with a deadline ([`end_timeout`](Host::end_timeout),
+/// [`end_by`](Host::end_by)), or cancel `end().await` (with
+/// `tokio::time::timeout`, say): a cancelled `end` drops the host without
+/// waiting for a plugin in its handler, which then handles nothing more and
+/// is dropped by its own thread or task when the handler returns.
+///
+/// The runtime may be dropped before the host: tasks it drops are reported
+/// [`Ending::Abandoned`](crate::Ending::Abandoned), and plugins on threads
+/// of their own are unaffected.
 pub struct Host<T: 'static> {
-    roster: Roster<T, Option<JoinHandle<Exit>>>,
+    roster: Roster<T, Option<Join>>,
+    /// `end` has begun: a drop from here on is that of a cancelled `end`,
+    /// which must not wait for a plugin stuck in its handler.
+    ending: bool,
 }
 
 impl<T: Send + Sync + 'static> Default for Host<T> {
@@ -77,6 +121,7 @@ impl<T: Send + Sync + 'static> Host<T> {
     pub fn new() -> Self {
         Self {
             roster: Roster::new(),
+            ending: false,
         }
     }
 
@@ -98,11 +143,11 @@ impl<T: Send + Sync + 'static> Host<T> {
         self.attach_with(plugin, capacity, Execution::Task)
     }
 
-    /// Attaches a plugin on the blocking pool, with a queue of
+    /// Attaches a plugin on a thread of its own, with a queue of
     /// [`DEFAULT_CAPACITY`] messages: for handlers that block.
     ///
     /// # Panics
-    /// Outside a tokio runtime.
+    /// If the operating system cannot start a thread.
     pub fn attach_blocking(&mut self, plugin: impl Plugin<T>) -> PluginId {
         self.attach_with(plugin, DEFAULT_CAPACITY, Execution::Blocking)
     }
@@ -110,7 +155,11 @@ impl<T: Send + Sync + 'static> Host<T> {
     /// Attaches a plugin with the given queue capacity and execution.
     ///
     /// # Panics
-    /// If `capacity` is 0, or outside a tokio runtime.
+    /// If `capacity` is 0, if a queue of `capacity` messages cannot be
+    /// allocated (the message says so; the plugin is dropped and the host
+    /// stays as it was), outside a tokio runtime for [`Execution::Task`],
+    /// or if the operating system cannot start a thread for
+    /// [`Execution::Blocking`].
     pub fn attach_with(
         &mut self,
         plugin: impl Plugin<T>,
@@ -121,8 +170,18 @@ impl<T: Send + Sync + 'static> Host<T> {
         let worker = Arc::new(Worker::new(id, Box::new(plugin), capacity));
         let running = Arc::clone(&worker);
         let join = match execution {
-            Execution::Task => ::tokio::spawn(async move { running.run_async().await }),
-            Execution::Blocking => ::tokio::task::spawn_blocking(move || running.run_blocking()),
+            Execution::Task => Join::Task(::tokio::spawn(async move { running.run_async().await })),
+            Execution::Blocking => {
+                let (exit, exited) = oneshot::channel();
+                thread::Builder::new()
+                    .name(format!("mpplugin {}", worker.name))
+                    .spawn(move || {
+                        // No receiver left: the host abandoned the plugin.
+                        let _ = exit.send(running.run_blocking());
+                    })
+                    .expect("mpplugin: cannot start a plugin thread");
+                Join::Thread(exited)
+            }
         };
         self.roster.plugins.push(Attached {
             worker,
@@ -175,23 +234,60 @@ impl<T: Send + Sync + 'static> Host<T> {
 
     /// Closes every queue, lets each plugin handle what it was sent, and
     /// returns one exit per attached plugin, in attach order.
-    pub async fn end(mut self) -> Vec<Exit> {
+    ///
+    /// Cancelling this future drops the host without waiting for a plugin in
+    /// its handler (see [`Host`]): the way to bound it with the caller's own
+    /// timeout, though the exits are lost then; [`end_by`](Host::end_by)
+    /// keeps them.
+    pub async fn end(self) -> Vec<Exit> {
+        self.end_within(None).await
+    }
+
+    /// [`end`](Host::end), waiting at most `timeout`: see
+    /// [`end_by`](Host::end_by).
+    ///
+    /// # Panics
+    /// Outside a tokio runtime with timers enabled.
+    pub async fn end_timeout(self, timeout: Duration) -> Vec<Exit> {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.end_by(deadline).await,
+            None => self.end().await,
+        }
+    }
+
+    /// [`end`](Host::end), waiting until `deadline` at most. Every plugin
+    /// that ends by then reports its exit as `end` would; one still running
+    /// (a handler that blocks, or a long queue) is reported
+    /// [`Ending::Abandoned`](crate::Ending::Abandoned): it handles no further
+    /// message, and its thread or task is left to finish the handler in
+    /// progress, then drops the plugin there, never while the handler runs.
+    /// One exit per attached plugin, in attach order.
+    ///
+    /// # Panics
+    /// Outside a tokio runtime with timers enabled.
+    pub async fn end_by(self, deadline: Instant) -> Vec<Exit> {
+        self.end_within(Some(deadline)).await
+    }
+
+    async fn end_within(mut self, deadline: Option<Instant>) -> Vec<Exit> {
         self.roster.close_all(false);
+        self.ending = true;
         let mut exits = Vec::with_capacity(self.roster.plugins.len());
-        // Each plugin stays in the roster until its task is joined: if this
+        // Each plugin stays in the roster until its exit is in: if this
         // future is cancelled, `Drop` still finds and stops the rest.
         for attached in &mut self.roster.plugins {
             let Some(join) = attached.join.as_mut() else {
                 continue;
             };
-            let exit = join.await.unwrap_or_else(|error| Exit {
-                id: attached.worker.id,
-                name: attached.worker.name.clone(),
-                ending: Ending::Panicked(format!("mpplugin's worker task failed: {error}")),
-                handled: 0,
-                unhandled: 0,
-                drop_panic: None,
-            });
+            let exit = match deadline {
+                None => join.exit(&attached.worker).await,
+                Some(deadline) => {
+                    let deadline = ::tokio::time::Instant::from_std(deadline);
+                    ::tokio::time::timeout_at(deadline, join.exit(&attached.worker))
+                        .await
+                        .unwrap_or_else(|_| attached.worker.abandon())
+                }
+            };
             attached.join = None;
             exits.push(exit);
         }
@@ -203,7 +299,12 @@ impl<T: 'static> Drop for Host<T> {
     fn drop(&mut self) {
         self.roster.close_all(true);
         for attached in &self.roster.plugins {
-            attached.worker.drop_plugin_now();
+            if self.ending {
+                // A cancelled or timed-out `end`: never wait for a handler.
+                attached.worker.drop_plugin_if_idle();
+            } else {
+                attached.worker.drop_plugin_now();
+            }
         }
     }
 }

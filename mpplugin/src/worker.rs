@@ -6,13 +6,15 @@
 //! `queue.rs`'s.
 
 use std::collections::VecDeque;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
 
 use crate::exit::{Ending, Exit, PluginId};
 use crate::message::Message;
 use crate::plugin::Handled;
 use crate::plugin::Plugin;
-use crate::queue::{Queue, drop_contained};
+use crate::queue::{Queue, drop_each_contained};
 
 /// One attached plugin: its queue and the plugin itself.
 ///
@@ -24,6 +26,45 @@ pub(crate) struct Worker<T: 'static> {
     pub(crate) name: String,
     pub(crate) queue: Queue<T>,
     slot: Mutex<Option<Box<dyn Plugin<T>>>>,
+    /// Calls of `handle_message` so far, the one in progress included: what
+    /// a host reports of a plugin it abandons.
+    calls: AtomicU64,
+    /// Set once the worker has ended, for a host that waits with a deadline.
+    ended: Ended,
+}
+
+/// Whether a worker has ended, for a host that waits for it with a deadline
+/// (a thread cannot be joined with one).
+struct Ended {
+    ended: Mutex<bool>,
+    changed: Condvar,
+}
+
+impl Ended {
+    fn flag(&self) -> MutexGuard<'_, bool> {
+        // Nothing panics while holding this lock.
+        self.ended.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn set(&self) {
+        *self.flag() = true;
+        self.changed.notify_all();
+    }
+
+    /// Whether the worker ended by `deadline`.
+    fn wait_until(&self, deadline: Instant) -> bool {
+        let mut ended = self.flag();
+        while !*ended {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                return false;
+            };
+            ended = match self.changed.wait_timeout(ended, left) {
+                Ok((ended, _)) => ended,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+        true
+    }
 }
 
 #[cfg(feature = "tokio")]
@@ -35,15 +76,32 @@ struct Progress<T> {
     batch: VecDeque<Message<T>>,
     handled: u64,
     ending: Option<Ending>,
+    /// Messages released by this worker whose `Drop` panicked.
+    drop_panics: u64,
 }
 
 impl<T: Send + Sync + 'static> Worker<T> {
+    /// # Panics
+    /// If `capacity` is 0, above 2^60, or a queue of that many messages
+    /// cannot be allocated (the plugin is dropped first, contained).
     pub(crate) fn new(id: PluginId, plugin: Box<dyn Plugin<T>>, capacity: usize) -> Self {
+        let queue = match Queue::new(capacity) {
+            Ok(queue) => queue,
+            Err(refusal) => {
+                let _ = plugin.__mpplugin_drop();
+                panic!("{refusal}");
+            }
+        };
         Self {
             id,
             name: plugin.name().to_owned(),
-            queue: Queue::new(capacity),
+            queue,
             slot: Mutex::new(Some(plugin)),
+            calls: AtomicU64::new(0),
+            ended: Ended {
+                ended: Mutex::new(false),
+                changed: Condvar::new(),
+            },
         }
     }
 
@@ -57,13 +115,26 @@ impl<T: Send + Sync + 'static> Worker<T> {
             return 0;
         };
         let mut count = 0;
-        while count < limit && !self.queue.discarding() {
+        while count < limit {
+            if self.queue.discarding() {
+                // Dropped or abandoned by its host: nobody reads this exit.
+                progress.ending = Some(Ending::Finished);
+                break;
+            }
             let Some(message) = progress.batch.pop_front() else {
                 break;
             };
             count += 1;
             progress.handled += 1;
-            match plugin.__mpplugin_handle(message) {
+            self.calls.store(progress.handled, Ordering::Relaxed);
+            // The worker keeps a reference across the call, so that the
+            // handler never drops the last one: a message whose `Drop`
+            // panics would make the plugin's `catch_unwind` report the
+            // message type's bug as the plugin's panic. The worker drops it
+            // after, contained and counted.
+            let handled = plugin.__mpplugin_handle(message.clone());
+            progress.drop_panics += drop_each_contained([message]);
+            match handled {
                 Handled::Continue => {}
                 Handled::Detach(status) => {
                     progress.ending = Some(Ending::Detached(status));
@@ -79,18 +150,23 @@ impl<T: Send + Sync + 'static> Worker<T> {
     }
 
     fn exit(&self, progress: Progress<T>) -> Exit {
-        let unhandled = progress.batch.len() as u64 + self.queue.finish();
-        drop_contained(progress.batch);
+        let left = self.queue.finish();
+        let in_batch = progress.batch.len() as u64;
+        let drop_panics =
+            progress.drop_panics + left.drop_panics + drop_each_contained(progress.batch);
         let plugin = self.slot().take();
         let drop_panic = plugin.and_then(|plugin| plugin.__mpplugin_drop());
-        Exit {
+        let exit = Exit {
             id: self.id,
             name: self.name.clone(),
             ending: progress.ending.unwrap_or(Ending::Finished),
             handled: progress.handled,
-            unhandled,
+            unhandled: in_batch + left.unhandled,
             drop_panic,
-        }
+            message_drop_panics: drop_panics,
+        };
+        self.ended.set();
+        exit
     }
 
     fn progress() -> Progress<T> {
@@ -98,6 +174,7 @@ impl<T: Send + Sync + 'static> Worker<T> {
             batch: VecDeque::new(),
             handled: 0,
             ending: None,
+            drop_panics: 0,
         }
     }
 
@@ -132,6 +209,59 @@ impl<T: Send + Sync + 'static> Worker<T> {
 impl<T: 'static> Worker<T> {
     fn slot(&self) -> MutexGuard<'_, Option<Box<dyn Plugin<T>>>> {
         self.slot.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether the worker has ended (its exit made, its plugin dropped) by
+    /// `deadline`. Waits at most until then.
+    pub(crate) fn ended_by(&self, deadline: Instant) -> bool {
+        self.ended.wait_until(deadline)
+    }
+
+    /// The exit of a plugin the host stops waiting for while it still runs:
+    /// its queue discarded, so that it handles nothing more once the handler
+    /// in progress returns; then its worker drops it, where it runs. The
+    /// queue must have been closed.
+    pub(crate) fn abandon(&self) -> Exit {
+        self.queue.close_and_discard();
+        Exit {
+            id: self.id,
+            name: self.name.clone(),
+            ending: Ending::Abandoned,
+            handled: self.calls.load(Ordering::Relaxed),
+            unhandled: 0,
+            drop_panic: None,
+            message_drop_panics: 0,
+        }
+    }
+
+    /// The exit of a plugin whose thread or task failed (a bug of
+    /// mpplugin's, not the plugin's: plugin code runs contained).
+    pub(crate) fn failed(&self, why: String) -> Exit {
+        Exit {
+            id: self.id,
+            name: self.name.clone(),
+            ending: Ending::Panicked(why),
+            handled: self.calls.load(Ordering::Relaxed),
+            unhandled: 0,
+            drop_panic: None,
+            message_drop_panics: 0,
+        }
+    }
+
+    #[cfg(feature = "tokio")]
+    /// For a host whose `end` was cancelled: drops the plugin now if no
+    /// handler runs, and otherwise leaves it to its worker, which stops
+    /// after the handler in progress (the queue must have been closed with
+    /// discard) and drops it there. Never waits.
+    pub(crate) fn drop_plugin_if_idle(&self) {
+        let plugin = match self.slot.try_lock() {
+            Ok(mut slot) => slot.take(),
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner().take(),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        };
+        if let Some(plugin) = plugin {
+            let _ = plugin.__mpplugin_drop();
+        }
     }
 
     #[cfg(feature = "tokio")]

@@ -84,7 +84,7 @@ fn drain(queue: &Queue<usize>) -> Vec<Message<usize>> {
     while queue.pop_blocking(&mut batch) {
         received.extend(batch.drain(..));
     }
-    assert_eq!(queue.finish(), 0, "a closed queue is drained");
+    assert_eq!(queue.finish().unhandled, 0, "a closed queue is drained");
     received
 }
 
@@ -132,7 +132,7 @@ fn consumer_ends_mid_stream(capacity: usize, sent: usize, wait: bool, ways: &'st
         let sent = messages(sent);
         let ours = sent.clone();
         let ((delivered, handed_back, refused), (handled, unhandled)) = run(
-            Queue::new(capacity),
+            Queue::new(capacity).unwrap(),
             move |queue| {
                 let (mut delivered, mut handed_back, mut refused) = (0, 0, 0);
                 for message in &ours {
@@ -163,7 +163,7 @@ fn consumer_ends_mid_stream(capacity: usize, sent: usize, wait: bool, ways: &'st
                 }
                 let handled = Vec::from_iter(batch.pop_front());
                 // As `Worker::exit`.
-                let unhandled = batch.len() + queue.finish() as usize;
+                let unhandled = batch.len() + queue.finish().unhandled as usize;
                 (handled, unhandled)
             },
         );
@@ -212,7 +212,7 @@ fn send_all_and_drain(capacity: usize, count: usize) {
         let sent = messages(count);
         let ours = sent.clone();
         let ((), received) = run(
-            Queue::new(capacity),
+            Queue::new(capacity).unwrap(),
             move |queue| send_all(queue, &ours),
             drain,
         );
@@ -238,7 +238,7 @@ fn loom_each_message_wakes_the_consumer_without_a_later_send() {
         let ours = sent.clone();
         let (ack, acked) = loom::sync::mpsc::channel();
         let ((), received) = run(
-            Queue::new(2),
+            Queue::new(2).unwrap(),
             move |queue| {
                 for (n, message) in ours.iter().enumerate() {
                     assert!(matches!(queue.try_write(message), Write::Written));
@@ -254,7 +254,7 @@ fn loom_each_message_wakes_the_consumer_without_a_later_send() {
                     received.extend(batch.drain(..));
                     ack.send(received.len()).unwrap();
                 }
-                assert_eq!(queue.finish(), 0, "a closed queue is drained");
+                assert_eq!(queue.finish().unhandled, 0, "a closed queue is drained");
                 received
             },
         );
