@@ -110,7 +110,7 @@ fn run() -> Result<(), Box<dyn Error>> {
     host.send(ConcatCommand::Exit)?;
     print_exits(&host.end());
 
-    println!("\ntokio host, concat and kinds as tasks, debug on the blocking pool:");
+    println!("\ntokio host, concat and kinds as tasks, debug on a thread of its own:");
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let mut host = mpplugin::tokio::Host::<ConcatCommand>::new();
