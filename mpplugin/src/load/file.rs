@@ -7,12 +7,15 @@
 //! which says what is wrong. This file reads the file, never loads it, and
 //! holds no `unsafe`.
 
+use std::cell::Cell;
 use std::fs::File;
+use std::ops::Range;
 use std::path::Path;
 
 use object::read::{ReadCache, ReadRef};
 use object::{Object, ObjectSegment, ObjectSymbol};
 
+use super::READ_LIMIT;
 use super::elf::{
     elf_program_headers, host_architecture, program_headers_fit, range_fits, read_elf_declarations,
 };
@@ -51,12 +54,18 @@ pub(super) fn find_declarations(
     let mut found = match read_elf_declarations(&file, length) {
         Some(found) => found,
         // Not ELF, or refused: the full parse says why, in its own words.
-        None => declarations(&ReadCache::new(file), length).map_err(|reason| {
-            LoadError::NotALibrary {
-                path: path.to_owned(),
-                reason,
-            }
-        })?,
+        None => {
+            let bounded = Bounded::new(file, length);
+            let parsed = declarations(&bounded, length);
+            // Whatever the parse made of a refused read, the refusal is why.
+            bounded
+                .refusal()
+                .map_or(parsed, Err)
+                .map_err(|reason| LoadError::NotALibrary {
+                    path: path.to_owned(),
+                    reason,
+                })?
+        }
     };
     if found.is_empty() {
         return Err(LoadError::NotAPlugin {
@@ -67,6 +76,83 @@ pub(super) fn find_declarations(
     // listed the same way on every open.
     found.sort_unstable();
     Ok(found)
+}
+
+/// The file as `object`'s full parse reads it, through its cache, but never
+/// more than [`READ_LIMIT`] bytes in all: `object` reads (and allocates) what
+/// the headers claim, a symbol table of terabytes if a hostile file says so,
+/// and an allocation that succeeds (overcommit, a sanitizer's allocator, or
+/// a claim of a mere gigabyte) is no refusal.
+struct Bounded {
+    cache: ReadCache<File>,
+    length: u64,
+    /// What may still be read.
+    left: Cell<u64>,
+    /// The first read refused, by offset and size.
+    refused: Cell<Option<(u64, u64)>>,
+}
+
+impl Bounded {
+    fn new(file: File, length: u64) -> Self {
+        Self {
+            cache: ReadCache::new(file),
+            length,
+            left: Cell::new(READ_LIMIT),
+            refused: Cell::new(None),
+        }
+    }
+
+    /// Takes `size` bytes from what may still be read, or notes the refusal.
+    fn charge(&self, offset: u64, size: u64) -> Result<(), ()> {
+        match self.left.get().checked_sub(size) {
+            Some(left) => {
+                self.left.set(left);
+                Ok(())
+            }
+            None => {
+                if self.refused.get().is_none() {
+                    self.refused.set(Some((offset, size)));
+                }
+                Err(())
+            }
+        }
+    }
+
+    /// Why the file is refused, if a read was.
+    fn refusal(&self) -> Option<String> {
+        let (offset, size) = self.refused.get()?;
+        Some(format!(
+            "its headers ask for {size} bytes at byte {offset} (of a {}-byte file), more than the loader reads of a file before it trusts it ({READ_LIMIT} bytes in all)",
+            self.length
+        ))
+    }
+}
+
+impl<'data> ReadRef<'data> for &'data Bounded {
+    fn len(self) -> Result<u64, ()> {
+        Ok(self.length)
+    }
+
+    fn read_bytes_at(self, offset: u64, size: u64) -> Result<&'data [u8], ()> {
+        // Past the end of the file: the cache refuses it without reading,
+        // and the parse says the file is truncated.
+        if offset.checked_add(size).is_none_or(|end| end > self.length) {
+            return Err(());
+        }
+        self.charge(offset, size)?;
+        (&self.cache).read_bytes_at(offset, size)
+    }
+
+    fn read_bytes_at_until(self, range: Range<u64>, delimiter: u8) -> Result<&'data [u8], ()> {
+        // The cache reads at most 4 KiB looking for the delimiter: charge
+        // that much, and give back what the string did not take.
+        let most = range.end.saturating_sub(range.start).min(4096);
+        self.charge(range.start, most)?;
+        let found = (&self.cache).read_bytes_at_until(range, delimiter);
+        let taken = found.map_or(most, |bytes| (bytes.len() as u64 + 1).min(most));
+        self.left.set(self.left.get() + (most - taken));
+        found
+    }
 }
 
 /// The declarations a file of `length` bytes exports, by name and size, once

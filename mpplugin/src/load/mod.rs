@@ -112,6 +112,15 @@ use library::LibraryInner;
 pub use library::PluginLibrary;
 pub use loaded::LoadedPlugin;
 
+/// The most the loader reads of a file before it trusts it, in bytes: 64
+/// MiB. An ELF plugin is checked from a page or two (at most 1 MiB); any
+/// other file, or an ELF file that fails that check, is parsed in full,
+/// reading at most this much in all, whatever its headers claim. A file
+/// whose headers ask for more (a hostile symbol table of terabytes, in a
+/// sparse file) is refused as [`LoadError::NotALibrary`] without being read
+/// or allocated for.
+pub const READ_LIMIT: u64 = 64 << 20;
+
 /// Loads the plugin at `path`, which takes no constructor argument, and
 /// constructs one instance: [`PluginLibrary::open`] then
 /// [`PluginLibrary::instantiate`].
