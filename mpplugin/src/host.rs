@@ -96,6 +96,12 @@ impl<T: Send + Sync + 'static> Host<T> {
     /// full. Each plugin receives it after everything sent before, and
     /// without waiting for a later send.
     ///
+    /// A plugin that waits on the caller (a blocking reply on a channel
+    /// without room, say) while this waits for room in that plugin's full
+    /// queue deadlocks both: give reply channels room for every reply, have
+    /// plugins reply with `try_send`, or send with
+    /// [`try_send`](Host::try_send).
+    ///
     /// # Errors
     /// [`SendError`] with the message when no plugin is running.
     pub fn send(&mut self, message: impl Into<Message<T>>) -> Result<Delivery, SendError<T>> {
