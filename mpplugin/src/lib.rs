@@ -59,7 +59,15 @@
 //! The loader checks the file, then the plugin's declaration (ABI version,
 //! rustc, target, message and argument types, panic strategy) before it calls
 //! anything in it; see [`PluginLibrary::open`] for what stays your trust, and
-//! [`load`](mod@load) for the library-lifetime policy.
+//! [`load`](mod@load) for the library-lifetime policy. A refusal is a
+//! [`LoadError`] whose `Display` and `Debug` (what `?` in `main` prints) say
+//! what differed and the fix.
+//!
+//! A path written by hand goes stale: a host does not depend on its plugins,
+//! so `cargo run` does not rebuild them. In development, the `build` feature's
+//! `mpplugin::build::Build` has cargo build them and hands back the paths
+//! cargo reports; [`library_file_name`] gives the platform's file name for a
+//! crate (`libcounter.so`, `libcounter.dylib`, `counter.dll`).
 //!
 //! # Panics stay in the plugin
 //!
