@@ -101,6 +101,18 @@ cargo run --quiet -p greeter-host >"$work/run.out" || fail "the host failed (see
 check run "$work/run.out"
 cat "$work/run.out"
 
+echo "first-plugin: the plugin edited, the host run again"
+lib=plugin/src/lib.rs
+grep -qF '"Hello, {}!"' "$lib" || fail "the plugin no longer greets with \"Hello, {}!\" as this script expects"
+sed -i 's/"Hello, {}!"/"Hi, {}!"/' "$lib"
+cargo run --quiet -p greeter-host >"$work/rerun.out" || fail "the host failed after the edit (see above)"
+grep -qx 'Hi, Ferris and Corro!' "$work/rerun.out" || {
+    cat "$work/rerun.out" >&2
+    fail "the host loaded a stale plugin after the edit"
+}
+grep -qF 'it prints `Hi, Ferris and Corro!`' "$readme" ||
+    fail "README.md no longer says what the edited plugin prints"
+
 echo "first-plugin: a path written by hand, to nothing built there"
 main=host/src/main.rs
 cp "$main" "$work/main.rs"
