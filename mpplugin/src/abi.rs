@@ -24,7 +24,9 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"mpplugin");
 /// declaration's layout, the constructor's signature, and the types a host
 /// and a plugin exchange (the `Plugin` trait, `Message`). It changes whenever
 /// any of them does.
-pub const ABI_VERSION: u32 = 1;
+///
+/// 2: the declaration carries [`LoggingHooks`].
+pub const ABI_VERSION: u32 = 2;
 
 /// Every declaration's exported symbol starts with this; the loader looks for
 /// it among the library's exported symbols.
@@ -152,6 +154,23 @@ pub type Constructor = unsafe extern "C" fn(
     error: *mut c_void,
 ) -> ConstructStatus;
 
+/// How the host connects a plugin library's copies of `log` and
+/// `tracing-core` to its own (see [`logging`](crate::logging)). Both
+/// functions catch their panics; both are safe to call more than once.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct LoggingHooks {
+    /// Installs the plugin's forwarders, which send every record to the
+    /// callbacks of `host`: a `*const` to the host's `HostLogging` table
+    /// (`logging/ffi.rs`), which lives for the rest of the process. Called
+    /// once per library, after the checks passed and before the first
+    /// constructor runs.
+    pub init: unsafe extern "C" fn(host: *const c_void),
+    /// Sets the plugin's maximum levels to the host's: `log`'s, then
+    /// `tracing`'s, each 0 (off) to 5 (trace).
+    pub set_levels: extern "C" fn(log: u32, tracing: u32),
+}
+
 /// What a plugin library exports: who built it, for which message and
 /// argument types, and how to construct it.
 #[repr(C)]
@@ -181,6 +200,8 @@ pub struct PluginDeclaration {
     pub argument: TypeDescriptor,
     /// Builds one plugin.
     pub constructor: Constructor,
+    /// Connects the plugin's logging to the host's.
+    pub logging: LoggingHooks,
 }
 
 // SAFETY: a declaration is immutable, and its pointers point to immutable
@@ -208,11 +229,13 @@ pub struct PluginMeta {
 
 impl PluginDeclaration {
     /// The declaration of a plugin of message type `T` and argument type `A`
-    /// (`()` with `takes_argument` false when there is none).
+    /// (`()` with `takes_argument` false when there is none), whose logging
+    /// the host connects with `logging`.
     pub const fn new<T, A>(
         meta: PluginMeta,
         takes_argument: bool,
         constructor: Constructor,
+        logging: LoggingHooks,
     ) -> Self {
         Self {
             prefix: DeclarationPrefix {
@@ -235,6 +258,7 @@ impl PluginDeclaration {
             message: TypeDescriptor::of::<T>(),
             argument: TypeDescriptor::of::<A>(),
             constructor,
+            logging,
         }
     }
 }

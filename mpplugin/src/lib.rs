@@ -116,6 +116,7 @@ mod exit;
 mod file_name;
 mod host;
 pub mod load;
+pub mod logging;
 mod message;
 mod plugin;
 mod queue;

@@ -7,6 +7,7 @@ use std::fmt::Display;
 use std::panic::{self, AssertUnwindSafe};
 
 pub use crate::abi::{ConstructStatus, Constructor, PluginDeclaration, PluginMeta};
+use crate::logging;
 use crate::message::Message;
 use crate::plugin::Plugin;
 use crate::plugin::panic_message;
@@ -64,14 +65,14 @@ pub fn by_ref<T, R>(message: Message<T>, handle: impl FnOnce(&T) -> R) -> R {
 pub const fn declaration<P: Construct<T>, T: Send + Sync + 'static>(
     meta: PluginMeta,
 ) -> PluginDeclaration {
-    PluginDeclaration::new::<T, ()>(meta, false, construct::<P, T>)
+    PluginDeclaration::new::<T, ()>(meta, false, construct::<P, T>, logging::HOOKS)
 }
 
 /// The declaration of a plugin built from an argument.
 pub const fn declaration_with<P: ConstructWith<T>, T: Send + Sync + 'static>(
     meta: PluginMeta,
 ) -> PluginDeclaration {
-    PluginDeclaration::new::<T, P::Argument>(meta, true, construct_with::<P, T>)
+    PluginDeclaration::new::<T, P::Argument>(meta, true, construct_with::<P, T>, logging::HOOKS)
 }
 
 unsafe extern "C" fn construct<P: Construct<T>, T: 'static>(

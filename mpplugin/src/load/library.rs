@@ -6,7 +6,7 @@
 
 use std::fmt;
 use std::mem::ManuallyDrop;
-use std::sync::Arc;
+use std::sync::{Arc, Once};
 
 use super::info::PluginInfo;
 use crate::abi::PluginDeclaration;
@@ -23,6 +23,8 @@ pub(super) struct LibraryInner {
     /// order of `plugins`: the package's name for a library of one plugin,
     /// `package::Type` for a library of several.
     pub(super) names: Vec<String>,
+    /// Whether the library's logging is connected to the host's.
+    pub(super) logging: Once,
 }
 
 /// An opened plugin library: its declarations read, nothing constructed yet.

@@ -71,6 +71,9 @@ impl<T: 'static> Plugin<T> for LoadedPlugin<T> {
     }
 
     fn __mpplugin_handle(&mut self, message: Message<T>) -> Handled {
+        // A change of the host's log level reaches the plugin before it
+        // handles the message.
+        crate::logging::push_if_changed();
         match self.plugin.as_mut() {
             Some(plugin) => plugin.__mpplugin_handle(message),
             None => Handled::Panicked("the plugin was already dropped".to_owned()),

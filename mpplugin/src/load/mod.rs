@@ -87,7 +87,7 @@ use std::collections::HashMap;
 use std::ffi::c_void;
 use std::mem::{ManuallyDrop, MaybeUninit};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, Once, PoisonError};
 
 use crate::abi::ConstructStatus;
 use crate::plugin::Plugin;
@@ -356,6 +356,7 @@ impl PluginLibrary {
                 declarations,
                 plugins,
                 names,
+                logging: Once::new(),
             }),
         })
     }
@@ -557,6 +558,12 @@ impl PluginLibrary {
         index: usize,
         argument: *const c_void,
     ) -> Result<LoadedPlugin<T>, LoadError> {
+        // What the constructor logs already reaches the host.
+        self.inner.logging.call_once(|| {
+            // SAFETY: the declaration passed the checks (same rustc, target
+            // and mpplugin version), and the library is never closed.
+            unsafe { crate::logging::connect(self.inner.declarations[index].logging) }
+        });
         let mut plugin = MaybeUninit::<Box<dyn Plugin<T>>>::uninit();
         let mut error = MaybeUninit::<String>::uninit();
         // SAFETY: the declaration was checked: same rustc, target and ABI, and
