@@ -56,6 +56,14 @@ fn libraries() -> &'static HashMap<String, PathBuf> {
                 .rustc_flags(["-C", "panic=abort"]),
             &mut libraries,
         );
+        // Its own workspace and lock file: older `log` and `tracing` than
+        // the host's.
+        collect(
+            Build::new()
+                .current_dir(workspace().join("old-log"))
+                .target_dir(target_dir()),
+            &mut libraries,
+        );
         libraries
     })
 }
