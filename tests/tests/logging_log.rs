@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use fixture_types::Event;
@@ -28,14 +29,23 @@ struct Captured {
 
 struct Capture {
     records: Mutex<Vec<Captured>>,
+    /// How often a record of the `logs` fixture was asked about: once per
+    /// record that reaches the host, never for one below its level.
+    asked: AtomicU64,
 }
 
 impl log::Log for Capture {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        if metadata.target() == "fixture_logs" {
+            self.asked.fetch_add(1, Ordering::Relaxed);
+        }
         true
     }
 
     fn log(&self, record: &log::Record<'_>) {
+        if record.args().to_string() == "the host's logger panics" {
+            panic!("the host's logger panics on request");
+        }
         self.records
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -54,7 +64,12 @@ impl log::Log for Capture {
 
 static CAPTURE: Capture = Capture {
     records: Mutex::new(Vec::new()),
+    asked: AtomicU64::new(0),
 };
+
+fn asked() -> u64 {
+    CAPTURE.asked.load(Ordering::Relaxed)
+}
 
 /// This test's turn with the logger, at `level`, with nothing captured yet.
 fn turn(level: log::LevelFilter) -> MutexGuard<'static, ()> {
@@ -163,10 +178,11 @@ fn records_below_the_host_level_are_neither_formatted_nor_forwarded() {
     // A change of the host's level after loading reaches the plugin.
     log::set_max_level(log::LevelFilter::Off);
     CAPTURE.records.lock().unwrap().clear();
-    let before = formatted(&mut plugin);
+    let (before, asked_before) = (formatted(&mut plugin), asked());
     plugin.handle_message(Message::new(Event::Add(2)));
     assert_eq!(messages(&captured("fixture_logs")), []);
     assert_eq!(formatted(&mut plugin) - before, 0, "nothing formatted");
+    assert_eq!(asked() - asked_before, 0, "no call");
 
     log::set_max_level(log::LevelFilter::Trace);
     let before = formatted(&mut plugin);
@@ -268,5 +284,24 @@ fn a_plugin_attached_in_process_logs_through_the_host_log_once() {
             (log::Level::Warn, "log warn 5 counted"),
             (log::Level::Info, "log info 5 counted"),
         ]
+    );
+}
+
+#[test]
+fn panics_in_the_plugin_forwarder_and_the_host_logger_stay_on_their_side() {
+    let _turn = turn(log::LevelFilter::Info);
+    let mut plugin = load("logs");
+    CAPTURE.records.lock().unwrap().clear();
+    // A `Display` that panics inside the plugin's forwarder, then the host's
+    // logger panicking inside the host's callback: neither unwinds across
+    // `extern "C"` (that would abort this test binary), neither reaches the
+    // handler, and the next record still arrives.
+    assert_eq!(
+        plugin.handle_message(Message::new(Event::Add(fixture_logs::PANICS))),
+        None
+    );
+    assert_eq!(
+        messages(&captured("fixture_logs")),
+        [(log::Level::Error, "after the panics")]
     );
 }

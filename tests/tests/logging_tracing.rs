@@ -73,6 +73,9 @@ impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Capture {
     fn on_event(&self, event: &tracing::Event<'_>, context: Context<'_, S>) {
         let mut fields = Fields(Vec::new());
         event.record(&mut fields);
+        if fields.0 == ["message=debug:the host's subscriber panics"] {
+            panic!("the host's subscriber panics on request");
+        }
         let spans = context
             .event_scope(event)
             .map(|scope| {
@@ -251,4 +254,21 @@ fn a_plugin_built_against_an_older_tracing_still_forwards() {
         ["message=debug:old tracing 3", "number=u64:3"]
     );
     assert_eq!(events[0].spans, ["old_span{request=u64:3}"]);
+}
+
+#[test]
+fn panics_in_the_plugin_forwarder_and_the_host_subscriber_stay_on_their_side() {
+    let _turn = turn(LevelFilter::INFO);
+    let mut plugin = load("logs");
+    // A `Display` that panics inside the plugin's forwarder, then the host's
+    // subscriber panicking inside the host's callback: neither unwinds
+    // across `extern "C"` (that would abort this test binary), neither
+    // reaches the handler, and the next event still arrives.
+    assert_eq!(
+        plugin.handle_message(Message::new(Event::Add(fixture_logs::PANICS))),
+        None
+    );
+    let events = captured("fixture_logs");
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].fields, ["message=debug:after the panics"]);
 }

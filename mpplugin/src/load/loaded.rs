@@ -37,6 +37,7 @@ impl<T: 'static> LoadedPlugin<T> {
     }
 
     fn drop_plugin(&mut self) -> Option<String> {
+        crate::logging::push_if_changed();
         self.plugin
             .take()
             .and_then(|plugin| plugin.__mpplugin_drop())

@@ -564,6 +564,7 @@ impl PluginLibrary {
             // and mpplugin version), and the library is never closed.
             unsafe { crate::logging::connect(self.inner.declarations[index].logging) }
         });
+        crate::logging::push_if_changed();
         let mut plugin = MaybeUninit::<Box<dyn Plugin<T>>>::uninit();
         let mut error = MaybeUninit::<String>::uninit();
         // SAFETY: the declaration was checked: same rustc, target and ABI, and

@@ -42,14 +42,14 @@
 //!
 //! # When the host's level changes
 //!
-//! Before a loaded plugin handles a message, the host compares its maximum
-//! levels (`log::max_level()`, `tracing`'s `LevelFilter::current()`) with
-//! the ones it last gave the libraries, and gives them the new ones if they
-//! changed: two atomic loads when they did not. A plugin that logs from a
-//! thread of its own between messages sees the change at the next message,
-//! or at once when the host calls [`sync_levels`]. Call it too after
-//! reloading a `tracing` filter that changed which targets are enabled but
-//! not the maximum level.
+//! Before a loaded plugin is constructed, handles a message or is dropped,
+//! the host compares its maximum levels (`log::max_level()`, `tracing`'s
+//! `LevelFilter::current()`) with the ones it last gave the libraries, and
+//! gives them the new ones if they changed: two atomic loads when they did
+//! not. A plugin that logs from a thread of its own between messages sees
+//! the change at the next message, or at once when the host calls
+//! [`sync_levels`]. Call it too after reloading a `tracing` filter that
+//! changed which targets are enabled but not the maximum level.
 //!
 //! # What does not cross
 //!
@@ -90,8 +90,8 @@ pub(crate) use plugin::HOOKS;
 /// Gives every loaded plugin library the host's current maximum levels
 /// (`log::max_level()` and `tracing`'s `LevelFilter::current()`) at once.
 ///
-/// Hosts do it by themselves before a loaded plugin handles a message, when
-/// the levels changed since; call this after changing them if a plugin logs
+/// Hosts do it by themselves before a loaded plugin is constructed, handles
+/// a message or is dropped, when the levels changed since; call this after changing them if a plugin logs
 /// from threads of its own meanwhile, or after reloading a `tracing` filter
 /// that enables other targets at the same maximum level.
 pub fn sync_levels() {
