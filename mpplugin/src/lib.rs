@@ -97,15 +97,18 @@
 //!   `loaded.rs` [`LoadedPlugin`], `error.rs` [`LoadError`].
 //! - `abi.rs`: the `#[repr(C)]` declaration a plugin exports;
 //!   `private.rs`: what `#[plugin]`'s expansion names (not public API).
+//! - `logging/`: a loaded plugin's `log` and `tracing` output reaching the
+//!   host (features `log` and `tracing`; see [`logging`](mod@logging)).
 //! - `build.rs`: building plugin packages with cargo (feature `build`);
 //!   `file_name.rs`: the platform's file name for a crate's library.
 //!
-//! `unsafe` sits in six files: the loader (`load/mod.rs`: `dlopen`, the
-//! symbol, the constructor call; `load/accounts.rs`: listing users), the
-//! declaration (`load/declaration.rs`
-//! reads it out of the library, `abi.rs` defines it, `private.rs` is the
-//! plugin's side of the constructor) and the ring (`queue.rs`). Every block
-//! says why it is sound in a `// SAFETY:` comment.
+//! `unsafe` sits in six files and one room: the loader (`load/mod.rs`:
+//! `dlopen`, the symbol, the constructor call; `load/accounts.rs`: listing
+//! users), the declaration (`load/declaration.rs` reads it out of the
+//! library, `abi.rs` defines it, `private.rs` is the plugin's side of the
+//! constructor), the ring (`queue.rs`) and `logging/` (reading what the
+//! other side of the library boundary lent for one call, and connecting a
+//! library). Every block says why it is sound in a `// SAFETY:` comment.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
