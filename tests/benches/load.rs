@@ -19,6 +19,13 @@
 //!   the system calls that mpplugin's checks make, with nothing parsed. No
 //!   loader that makes those checks can beat them.
 //!
+//! - `folder`: `PluginLibrary::open_dir` of a folder of 50 fresh copies
+//!   against opening each of the 50 alone with `PluginLibrary::open`; the
+//!   target is at most 1.10× the sum. The folder costs a check of who can
+//!   write it and a listing. Every library loaded stays loaded, and the
+//!   dynamic loader's look-up grows with their number, so the sum is timed
+//!   before and again after `open_dir` (divan runs them in name order).
+//!
 //! Both sides also construct nothing more than they must: mpplugin's `load`
 //! checks the declaration and calls the constructor (and the plugin is
 //! dropped), the raw side only finds the symbol. `warm_parts` and
@@ -225,5 +232,76 @@ mod cold_parts {
             // SAFETY: the fixture is built from this repository's source.
             .with_inputs(|| unsafe { mpplugin::PluginLibrary::open(fresh_copy()) }.unwrap())
             .bench_local_values(|library| library.instantiate::<Event>().unwrap());
+    }
+}
+
+/// How many copies a folder of `folder` holds.
+const FOLDER_SIZE: usize = 50;
+
+/// A folder never used before, mode 0755, of `FOLDER_SIZE` fresh copies of
+/// the fixture; their paths, in path order.
+fn fresh_folder() -> (PathBuf, Vec<PathBuf>) {
+    use std::os::unix::fs::PermissionsExt;
+
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let folder = scratch().join(format!("folder-{}", NEXT.fetch_add(1, Ordering::Relaxed)));
+    std::fs::create_dir_all(&folder).expect("a folder");
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755))
+        .expect("the folder's mode");
+    let mut paths: Vec<PathBuf> = (0..FOLDER_SIZE)
+        .map(|index| {
+            let path = folder.join(format!("libgood-{index:02}.so"));
+            std::fs::copy(*GOOD, &path).expect("a copy of the fixture");
+            path
+        })
+        .collect();
+    paths.sort();
+    (folder, paths)
+}
+
+/// `PluginLibrary::open` of each path, as a host that loops over a folder
+/// would, every one expected to open.
+fn open_each(paths: &[PathBuf]) -> Vec<mpplugin::PluginLibrary> {
+    paths
+        .iter()
+        // SAFETY: the fixture is built from this repository's source.
+        .map(|path| unsafe { mpplugin::PluginLibrary::open(path) }.expect("a copy opens"))
+        .collect()
+}
+
+/// A folder of `FOLDER_SIZE` fresh copies: `open_dir` against the sum of
+/// opening each alone, timed before and after it.
+mod folder {
+    use super::*;
+
+    #[divan::bench(sample_count = 10, sample_size = 1)]
+    fn each_alone(bencher: Bencher<'_, '_>) {
+        bencher
+            .with_inputs(|| fresh_folder().1)
+            .bench_local_values(|paths| open_each(&paths));
+    }
+
+    #[divan::bench(sample_count = 10, sample_size = 1)]
+    fn open_dir(bencher: Bencher<'_, '_>) {
+        bencher
+            .with_inputs(|| fresh_folder().0)
+            .bench_local_values(|folder| {
+                // SAFETY: the fixture is built from this repository's source.
+                let found = unsafe { mpplugin::PluginLibrary::open_dir(&folder) }
+                    .expect("the folder opens");
+                assert!(
+                    found.len() == FOLDER_SIZE && found.iter().all(|(_, opened)| opened.is_ok()),
+                    "every copy opens"
+                );
+                found
+            });
+    }
+
+    /// `each_alone` again, with the libraries of the two before it loaded.
+    #[divan::bench(sample_count = 10, sample_size = 1)]
+    fn then_each_alone_again(bencher: Bencher<'_, '_>) {
+        bencher
+            .with_inputs(|| fresh_folder().1)
+            .bench_local_values(|paths| open_each(&paths));
     }
 }
