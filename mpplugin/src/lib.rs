@@ -94,7 +94,8 @@
 //!   `mod.rs` the pipeline, `trust.rs` the permission check (`accounts.rs`
 //!   who is in a group), `file.rs` and
 //!   `elf.rs` the file check, `declaration.rs` the declaration check,
-//!   `loaded.rs` [`LoadedPlugin`], `error.rs` [`LoadError`].
+//!   `select.rs` the choice among a library's plugins, `dir.rs` a folder
+//!   of plugins, `loaded.rs` [`LoadedPlugin`], `error.rs` [`LoadError`].
 //! - `abi.rs`: the `#[repr(C)]` declaration a plugin exports;
 //!   `private.rs`: what `#[plugin]`'s expansion names (not public API).
 //! - `logging/`: a loaded plugin's `log` and `tracing` output reaching the
