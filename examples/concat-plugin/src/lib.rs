@@ -20,6 +20,8 @@ impl Concat {
         if words.is_empty() {
             return Err("give at least one word to start with".to_owned());
         }
+        // An ordinary `log` macro: mpplugin carries the record to the host.
+        log::info!("concat: starting with the words {words:?}");
         Ok(Self {
             prefix: words.join(" "),
             text: String::new(),

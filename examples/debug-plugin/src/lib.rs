@@ -1,6 +1,6 @@
 //! The demo's debug plugins, two in one library: `Debug` tallies the
 //! commands it sees, `Kinds` counts them by kind and lists the kinds it has
-//! seen. Both are built from `Default`: they take no argument. A host picks
+//! seen. Both are built by `new()`: they take no argument. A host picks
 //! one with `PluginLibrary::instantiate_named`.
 
 use std::collections::BTreeMap;
@@ -18,6 +18,13 @@ pub struct Debug {
 
 #[mpplugin::plugin]
 impl Debug {
+    /// Says that it started: an ordinary `tracing` event, which mpplugin
+    /// carries to the host's subscriber.
+    pub fn new() -> Self {
+        tracing::info!(plugin = "debug", "starting");
+        Self::default()
+    }
+
     fn handle_message(&mut self, command: &ConcatCommand) -> Option<u8> {
         match command {
             ConcatCommand::Concat(_) => self.concat += 1,
@@ -49,6 +56,14 @@ pub struct Kinds {
 
 #[mpplugin::plugin]
 impl Kinds {
+    /// Says that it started, inside a span.
+    pub fn new() -> Self {
+        let span = tracing::info_span!("kinds");
+        let _entered = span.enter();
+        tracing::info!(plugin = "kinds", "starting");
+        Self::default()
+    }
+
     fn handle_message(&mut self, command: &ConcatCommand) -> Option<u8> {
         let kind = match command {
             ConcatCommand::Concat(_) => "concat",

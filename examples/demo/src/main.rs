@@ -4,6 +4,7 @@
 //!
 //! `cargo run -p mpplugin-demo` or `demo <folder of plugin files>`
 
+mod logger;
 mod plugins;
 
 use std::error::Error;
@@ -28,6 +29,9 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<(), Box<dyn Error>> {
+    // Before the first plugin is loaded or not: the plugins' levels follow
+    // the host's whenever they change.
+    logger::install();
     let paths: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
     let folder = match <[PathBuf; 1]>::try_from(paths) {
         Ok([folder]) => folder,
