@@ -54,18 +54,10 @@ pub(super) fn find_declarations(
     let mut found = match read_elf_declarations(&file, length) {
         Some(found) => found,
         // Not ELF, or refused: the full parse says why, in its own words.
-        None => {
-            let bounded = Bounded::new(file, length);
-            let parsed = declarations(&bounded, length);
-            // Whatever the parse made of a refused read, the refusal is why.
-            bounded
-                .refusal()
-                .map_or(parsed, Err)
-                .map_err(|reason| LoadError::NotALibrary {
-                    path: path.to_owned(),
-                    reason,
-                })?
-        }
+        None => full_parse(file, length).map_err(|reason| LoadError::NotALibrary {
+            path: path.to_owned(),
+            reason,
+        })?,
     };
     if found.is_empty() {
         return Err(LoadError::NotAPlugin {
@@ -76,6 +68,15 @@ pub(super) fn find_declarations(
     // listed the same way on every open.
     found.sort_unstable();
     Ok(found)
+}
+
+/// The full parse of `file`, of `length` bytes, read through [`Bounded`]:
+/// its declarations, or what is wrong with the file.
+fn full_parse(file: File, length: u64) -> Result<Vec<(String, u64)>, String> {
+    let bounded = Bounded::new(file, length);
+    let parsed = declarations(&bounded, length);
+    // Whatever the parse made of a refused read, the refusal is why.
+    bounded.refusal().map_or(parsed, Err)
 }
 
 /// The file as `object`'s full parse reads it, through its cache, but never
@@ -153,6 +154,53 @@ impl<'data> ReadRef<'data> for &'data Bounded {
         self.left.set(self.left.get() + (most - taken));
         found
     }
+}
+
+/// The file check on its own, for the fuzz target (through
+/// `__private::check_library_file`): what [`find_declarations`] finds at
+/// `path`, after holding the fast path to the full parse there (see
+/// [`parsers_agree`]).
+///
+/// # Panics
+/// Where the fast path accepts what the full parse refuses, or finds other
+/// declarations.
+pub(crate) fn check_alone(path: &Path) -> Result<Vec<(String, u64)>, LoadError> {
+    let metadata = std::fs::metadata(path).map_err(|error| LoadError::Open {
+        path: path.to_owned(),
+        message: error.to_string(),
+    })?;
+    if metadata.is_file() {
+        if let Ok(file) = File::open(path) {
+            parsers_agree(&file);
+        }
+    }
+    find_declarations(path, &metadata)
+}
+
+/// Whether the fast path and the full parse accept `file`, each reading it
+/// as [`find_declarations`] does: the fast path by pages, the full parse
+/// through a [`Bounded`] `ReadCache`. (Over a slice of the whole file, `object` would
+/// see each structure at the address its offset gives, and refuse an odd
+/// one that the loader, reading into buffers of its own, accepts.)
+///
+/// # Panics
+/// Where the fast path accepts what the full parse refuses, or finds other
+/// declarations: it must never be the more lenient.
+pub(crate) fn parsers_agree(file: &File) -> (bool, bool) {
+    let length = file.metadata().map_or(0, |metadata| metadata.len());
+    let fast = read_elf_declarations(file, length);
+    let full = match file.try_clone() {
+        Ok(file) => full_parse(file, length),
+        Err(error) => Err(error.to_string()),
+    };
+    if let Some(found) = &fast {
+        assert_eq!(
+            Ok(found),
+            full.as_ref(),
+            "the fast path accepted what the full parse did not"
+        );
+    }
+    (fast.is_some(), full.is_ok())
 }
 
 /// The declarations a file of `length` bytes exports, by name and size, once
@@ -242,27 +290,6 @@ mod tests {
     use super::super::elf::elf_declarations;
     use super::*;
 
-    /// Whether the fast path and the full parse accept `file`, each reading
-    /// it as `find_declaration` does: the fast path by pages, the full parse
-    /// through a `ReadCache`. (Over a slice of the whole file, `object`
-    /// would see each structure at the address its offset gives, and refuse
-    /// an odd one that the loader, reading into buffers of its own, accepts.)
-    /// The fast path must never accept what the full parse refuses, nor find
-    /// other declarations.
-    fn accepted(file: &File) -> (bool, bool) {
-        let length = file.metadata().unwrap().len();
-        let fast = read_elf_declarations(file, length);
-        let full = declarations(&ReadCache::new(file), length);
-        if let Some(found) = &fast {
-            assert_eq!(
-                Ok(found),
-                full.as_ref(),
-                "the fast path accepted what the full parse did not"
-            );
-        }
-        (fast.is_some(), full.is_ok())
-    }
-
     /// A scratch file, open for reading and writing, removed at the end.
     struct Scratch {
         path: std::path::PathBuf,
@@ -343,7 +370,7 @@ mod tests {
         // The control: the file this test corrupts is one both accept, or
         // every comparison below would compare two refusals.
         assert_eq!(
-            accepted(file),
+            parsers_agree(file),
             (true, true),
             "the test binary, unmodified, is not accepted by both the fast path and the full parse (fast, full): this test needs a position-independent ELF executable"
         );
@@ -353,7 +380,7 @@ mod tests {
         lengths.sort_unstable_by(|a, b| b.cmp(a));
         for length in lengths {
             file.set_len(length as u64).unwrap();
-            accepted(file);
+            parsers_agree(file);
         }
         file.write_all_at(&whole, 0).unwrap();
         let Some(sections) = SectionHeaders::of(&whole) else {
@@ -376,12 +403,12 @@ mod tests {
         for (at, size) in fields {
             for value in [0x00, 0x01, 0x02, 0x0b, 0x12, 0x7f, 0xff] {
                 file.write_all_at(&[value; 4][..size], at as u64).unwrap();
-                let (fast, _) = accepted(file);
+                let (fast, _) = parsers_agree(file);
                 compared += usize::from(fast);
             }
             file.write_all_at(&whole[at..at + size], at as u64).unwrap();
         }
-        // `accepted` compares the declarations only where the fast path
+        // `parsers_agree` compares the declarations only where the fast path
         // accepts: some corruptions (of fields neither parser reads) must
         // reach that comparison.
         assert!(

@@ -107,6 +107,7 @@ mod trust;
 
 pub use dir::OpenedDir;
 pub use error::LoadError;
+pub(crate) use file::check_alone;
 pub use info::{PanicStrategy, PluginInfo, TypeInfo};
 use library::LibraryInner;
 pub use library::PluginLibrary;

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Fuzzes the loader's file check (everything it reads of a plugin file before
+# `dlopen`) for a bounded time: the cargo-fuzz target `file_check` in
+# tests/fuzz, seeded at run time with real plugins and the classes of the
+# bad-file corpus (tests/examples/fuzz_seeds.rs), plus a tiny shared library
+# from `cc` where there is one. The corpus it grows stays in the target
+# directory; nothing is checked in. A crash, a leak, a timeout or the fast
+# path accepting what the full parse refuses fails the run and leaves the
+# input in tests/fuzz/artifacts/file_check/.
+#
+#   bash tests/scripts/fuzz.sh            # 60 s
+#   FUZZ_SECONDS=600 bash tests/scripts/fuzz.sh
+#
+# Needs a nightly toolchain (sanitizers) and cargo-fuzz, which it installs
+# (`cargo install cargo-fuzz --locked`) if missing. Exits 2 where nightly
+# cannot run it.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+toolchain="${FUZZ_TOOLCHAIN:-nightly}"
+seconds="${FUZZ_SECONDS:-60}"
+if ! cargo "+$toolchain" --version >/dev/null 2>&1; then
+    echo "fuzz.sh: no $toolchain toolchain: \`cargo +$toolchain\` does not run here." >&2
+    echo "fuzz.sh: install it with: rustup toolchain install $toolchain" >&2
+    exit 2
+fi
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "fuzz.sh: installing cargo-fuzz" >&2
+    if ! cargo install cargo-fuzz --locked >&2; then
+        echo "fuzz.sh: cargo-fuzz cannot be installed here." >&2
+        exit 2
+    fi
+fi
+cargo "+$toolchain" --version
+cargo fuzz --version
+
+target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
+corpus="$target_dir/fuzz/corpus/file_check"
+seeds="$target_dir/fuzz/seeds/file_check"
+rm -rf "$seeds"
+mkdir -p "$corpus" "$seeds"
+
+printf '\n== fuzz: seeds\n'
+cargo run -q -p mpplugin-tests --example fuzz_seeds -- "$seeds"
+if command -v cc >/dev/null; then
+    # A whole shared library in a few KiB, exporting one declaration symbol:
+    # a valid start that mutations reach every field of quickly.
+    # Stripped, and with its static symbol table.
+    source=$(mktemp --suffix .c)
+    printf 'const char __mpplugin_declaration__seed[72] = {0};\n' >"$source"
+    if cc -shared -fPIC -nostdlib -s -o "$seeds/tiny-library.so" "$source" &&
+        cc -shared -fPIC -nostdlib -o "$seeds/tiny-library-symtab.so" "$source"; then
+        echo "fuzz.sh: and two tiny libraries from cc, $(wc -c <"$seeds/tiny-library.so") and $(wc -c <"$seeds/tiny-library-symtab.so") bytes"
+    fi
+    rm -f "$source"
+fi
+
+printf '\n== fuzz: file_check for %s s\n' "$seconds"
+# The grown corpus first, the seeds second: libFuzzer adds what it finds to
+# the first directory only. Inputs stay under 64 KiB: the check reads the
+# first pages and the section headers at the end, and bigger inputs only cost
+# time (a tenth of the executions at 1 MiB) and corpus; the real plugins, cut
+# there, still seed their headers, and the tiny libraries are whole.
+# -timeout catches a hang (the check reads a page or two: microseconds).
+log="$target_dir/fuzz/file_check.log"
+status=0
+cargo "+$toolchain" fuzz run --fuzz-dir tests/fuzz --target-dir "$target_dir/fuzz" \
+    file_check "$corpus" "$seeds" -- \
+    -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 >"$log" 2>&1 || status=$?
+# libFuzzer's progress lines (one per new input) and its dictionary are many:
+# the rest tells, a panic's message and the sanitizer's report included.
+grep -v -e '^#[0-9]*[[:space:]]*\(NEW\|REDUCE\|pulse\)' -e '^"' "$log" | tail -n 120
+if [ "$status" != 0 ]; then
+    echo "fuzz.sh: the fuzz target failed (status $status): see above and tests/fuzz/artifacts/file_check/" >&2
+    exit 1
+fi
+echo "fuzz.sh: $(find "$corpus" -type f | wc -l) inputs in the grown corpus ($(du -sh "$corpus" | cut -f1))"
