@@ -79,7 +79,8 @@
 //!
 //! # Where each concept lives
 //!
-//! One file per concept, named for it; no two import each other.
+//! One file per concept, named for it, and a folder for a concept that is a
+//! pipeline; no two files import each other.
 //!
 //! - `message.rs`: [`Message`]; `plugin.rs`: the [`Plugin`] trait and its
 //!   panic containment.
@@ -91,13 +92,21 @@
 //!   the ring between a host and a plugin, with its loom models in
 //!   `queue/loom_tests.rs` (`sync.rs` switches it to loom's primitives).
 //! - `load/`: the loader, one file per stage (see [`load`](mod@load)):
-//!   `mod.rs` the pipeline, `trust.rs` the permission check (`accounts.rs`
-//!   who is in a group), `file.rs` and
-//!   `elf.rs` the file check, `declaration.rs` the declaration check,
-//!   `select.rs` the choice among a library's plugins, `dir.rs` a folder
-//!   of plugins, `loaded.rs` [`LoadedPlugin`], `error.rs` [`LoadError`].
+//!   `mod.rs` the pipeline; `trust.rs` the permission check, with
+//!   `accounts.rs` for who is in a group; `file.rs` the file check, with
+//!   `elf.rs` its ELF fast path; `declaration.rs` the declaration check;
+//!   `select.rs` the choice among a library's plugins; `dir.rs` a folder of
+//!   plugins; `loaded.rs` [`LoadedPlugin`]; `library.rs`
+//!   [`PluginLibrary`]'s handle; `info.rs` [`PluginInfo`]; `options.rs`
+//!   [`OpenOptions`]; `error.rs` [`LoadError`].
+//! - `shape/`: how a type's bytes are read, [`Shape`] (`mod.rs`): a type's
+//!   description (`describe.rs`), its encoding for the boundary
+//!   (`encoding.rs`), the comparison that names the first difference
+//!   (`compare.rs`), its printing (`print.rs`), and the shapes of standard
+//!   types (`impls.rs`).
 //! - `abi.rs`: the `#[repr(C)]` declaration a plugin exports;
-//!   `private.rs`: what `#[plugin]`'s expansion names (not public API).
+//!   `private.rs`: what `#[plugin]`'s expansion names, and the file check
+//!   for the fuzz target (not public API).
 //! - `logging/`: a loaded plugin's `log` and `tracing` output reaching the
 //!   host (features `log` and `tracing`; see [`logging`](mod@logging)).
 //! - `build.rs`: building plugin packages with cargo (feature `build`);

@@ -7,9 +7,9 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
-use super::OpenOptions;
 use super::error::LoadError;
 use super::library::PluginLibrary;
+use super::options::OpenOptions;
 use super::trust;
 
 /// What [`PluginLibrary::open_dir`] found: for each library file of the

@@ -78,7 +78,8 @@
 //! checks a plugin's directory, then runs the pipeline on each library file.
 //!
 //! What a plugin says about itself is `info.rs`'s, every refusal
-//! `error.rs`'s, and the handle of an opened library `library.rs`'s. The
+//! `error.rs`'s, the handle of an opened library `library.rs`'s, and the
+//! [`OpenOptions`] that both this file and `dir.rs` take `options.rs`'s. The
 //! loader's `unsafe` is here (`dlopen`, the symbol, the constructor), in
 //! `declaration.rs` (reading the library's memory) and in `accounts.rs`
 //! (listing users); no other file of it holds any.
@@ -102,6 +103,7 @@ mod file;
 mod info;
 mod library;
 mod loaded;
+mod options;
 mod select;
 mod trust;
 
@@ -112,6 +114,7 @@ pub use info::{PanicStrategy, PluginInfo, TypeInfo};
 use library::LibraryInner;
 pub use library::PluginLibrary;
 pub use loaded::LoadedPlugin;
+pub use options::OpenOptions;
 
 /// The most the loader reads of a file before it trusts it, in bytes: 64
 /// MiB. An ELF plugin is checked from a page or two (at most 1 MiB); any
@@ -154,44 +157,6 @@ pub unsafe fn load_with<T: Send + Sync + 'static, A: 'static>(
 ) -> Result<LoadedPlugin<T>, LoadError> {
     // SAFETY: forwarded to the caller.
     unsafe { PluginLibrary::open(path) }?.instantiate_with(argument)
-}
-
-/// How [`PluginLibrary::open_with`] opens a library. The default is what
-/// [`PluginLibrary::open`] does.
-///
-/// ```no_run
-/// use mpplugin::PluginLibrary;
-/// use mpplugin::load::OpenOptions;
-///
-/// // The plugins directory is group-writable on purpose: its group is the
-/// // team that deploys plugins, and the host trusts them.
-/// let options = OpenOptions::new().allow_writable_by_others(true).clone();
-/// // SAFETY: built from source we trust, with our toolchain and allocator.
-/// let library = unsafe { PluginLibrary::open_with("/srv/plugins/libcounter.so", &options) }?;
-/// let plugin = library.instantiate::<u64>()?;
-/// # Ok::<(), mpplugin::LoadError>(())
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OpenOptions {
-    allow_writable_by_others: bool,
-}
-
-impl OpenOptions {
-    /// The defaults: those of [`PluginLibrary::open`].
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Whether to load a plugin file that users other than its owner and
-    /// root can write to, or that sits below a directory they can write to
-    /// (default `false`: refused with [`LoadError::WritableByOthers`]; see
-    /// [who may supply a plugin](mod@crate::load#who-may-supply-a-plugin)).
-    /// Set it only when everyone who can write there is trusted with the
-    /// host's rights.
-    pub fn allow_writable_by_others(&mut self, allow: bool) -> &mut Self {
-        self.allow_writable_by_others = allow;
-        self
-    }
 }
 
 impl PluginLibrary {
