@@ -7,6 +7,7 @@
 use std::any::TypeId;
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::Shape;
 
@@ -251,9 +252,28 @@ impl Builder {
 
 /// The shape of one type: every type it is made of, each once. The type
 /// itself is the first node.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+///
+/// Two shapes are equal when their encodings are ([`as_bytes`](Self::as_bytes)):
+/// one comparison of bytes.
+#[derive(Debug, Clone)]
 pub struct TypeShape {
     pub(crate) nodes: Vec<Node>,
+    /// The nodes, encoded.
+    pub(crate) bytes: Arc<[u8]>,
+}
+
+impl PartialEq for TypeShape {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl Eq for TypeShape {}
+
+impl std::hash::Hash for TypeShape {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.bytes.hash(state);
+    }
 }
 
 impl TypeShape {
@@ -276,7 +296,8 @@ impl TypeShape {
             nodes.iter().all(|node| node_refs(node).all(|ty| fits(&ty))),
             "a `Shape` impl returned a `TypeRef` from another `Builder`"
         );
-        Self { nodes }
+        let bytes = super::encoding::encode(&nodes).into();
+        Self { nodes, bytes }
     }
 
     /// Every node; the first is the type itself.

@@ -63,13 +63,12 @@ impl std::error::Error for MalformedShape {}
 impl TypeShape {
     /// The shape as bytes: what a plugin's declaration carries.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(64 * self.nodes.len());
-        out.push(FORMAT);
-        put(&mut out, self.nodes.len() as u128);
-        for node in &self.nodes {
-            encode_node(&mut out, node);
-        }
-        out
+        self.bytes.to_vec()
+    }
+
+    /// The shape as bytes, without a copy: equal shapes have equal bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
     }
 
     /// Reads bytes made by [`encode`](Self::encode), checking everything.
@@ -100,8 +99,22 @@ impl TypeShape {
                 bytes.len() - reader.at
             )));
         }
-        Ok(Self { nodes })
+        Ok(Self {
+            nodes,
+            bytes: bytes.into(),
+        })
     }
+}
+
+/// The bytes of a shape's nodes.
+pub(crate) fn encode(nodes: &[Node]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 * nodes.len());
+    out.push(FORMAT);
+    put(&mut out, nodes.len() as u128);
+    for node in nodes {
+        encode_node(&mut out, node);
+    }
+    out
 }
 
 fn encode_node(out: &mut Vec<u8>, node: &Node) {
