@@ -16,6 +16,9 @@
 //! it.
 
 use std::ffi::c_void;
+use std::panic;
+
+use crate::shape::{self, Shape};
 
 /// The first eight bytes of every declaration: `"mpplugin"` in ASCII.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"mpplugin");
@@ -26,7 +29,8 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"mpplugin");
 /// any of them does.
 ///
 /// 2: the declaration carries [`LoggingHooks`].
-pub const ABI_VERSION: u32 = 2;
+/// 3: the declaration carries the message and argument [shapes](ShapeOf).
+pub const ABI_VERSION: u32 = 3;
 
 /// Every declaration's exported symbol starts with this; the loader looks for
 /// it among the library's exported symbols.
@@ -124,6 +128,38 @@ impl TypeDescriptor {
     }
 }
 
+/// A type's [shape](crate::shape), encoded, in the memory of the side that
+/// built it: `len` bytes at `ptr`, built once per process and never freed.
+/// A null `ptr` says that describing the type panicked (a hand-written
+/// [`Shape`] impl), and the panic was contained.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ShapeBytes {
+    /// The first byte, or null.
+    pub ptr: *const u8,
+    /// The length in bytes.
+    pub len: usize,
+}
+
+/// Returns the encoded shape of one type: a function because shapes are
+/// built at run time (`type_name` is not `const`), by the plugin's code.
+pub type ShapeOf = extern "C" fn() -> ShapeBytes;
+
+/// The [`ShapeOf`] of `X`. Catches a panic of `X`'s `Shape` impl, which
+/// must not unwind out of an `extern "C"` function.
+pub extern "C" fn shape_of<X: Shape + ?Sized>() -> ShapeBytes {
+    match panic::catch_unwind(shape::encoded::<X>) {
+        Ok(bytes) => ShapeBytes {
+            ptr: bytes.as_ptr(),
+            len: bytes.len(),
+        },
+        Err(_) => ShapeBytes {
+            ptr: std::ptr::null(),
+            len: 0,
+        },
+    }
+}
+
 /// How a constructor ended.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,6 +234,10 @@ pub struct PluginDeclaration {
     pub message: TypeDescriptor,
     /// The constructor's argument type, or `()` when it takes none.
     pub argument: TypeDescriptor,
+    /// The message type's shape, compared field by field with the host's.
+    pub message_shape: ShapeOf,
+    /// The argument type's shape (of `()` when it takes none).
+    pub argument_shape: ShapeOf,
     /// Builds one plugin.
     pub constructor: Constructor,
     /// Connects the plugin's logging to the host's.
@@ -231,7 +271,7 @@ impl PluginDeclaration {
     /// The declaration of a plugin of message type `T` and argument type `A`
     /// (`()` with `takes_argument` false when there is none), whose logging
     /// the host connects with `logging`.
-    pub const fn new<T, A>(
+    pub const fn new<T: Shape, A: Shape>(
         meta: PluginMeta,
         takes_argument: bool,
         constructor: Constructor,
@@ -257,6 +297,8 @@ impl PluginDeclaration {
             takes_argument: takes_argument as u32,
             message: TypeDescriptor::of::<T>(),
             argument: TypeDescriptor::of::<A>(),
+            message_shape: shape_of::<T>,
+            argument_shape: shape_of::<A>,
             constructor,
             logging,
         }

@@ -14,6 +14,7 @@ use crate::logging;
 use crate::message::Message;
 use crate::plugin::Plugin;
 use crate::plugin::panic_message;
+use crate::shape::Shape;
 
 /// A plugin built without an argument: from its `new()` or `Default`.
 pub trait Construct<T>: Plugin<T> + Sized {
@@ -24,7 +25,7 @@ pub trait Construct<T>: Plugin<T> + Sized {
 /// A plugin built from an argument `&Self::Argument` by its `new`.
 pub trait ConstructWith<T>: Plugin<T> + Sized {
     /// The type of the constructor's argument.
-    type Argument: 'static;
+    type Argument: Shape;
     /// Builds the plugin, or says why not.
     fn construct(argument: &Self::Argument) -> Result<Self, String>;
 }
@@ -65,14 +66,14 @@ pub fn by_ref<T, R>(message: Message<T>, handle: impl FnOnce(&T) -> R) -> R {
 }
 
 /// The declaration of a plugin built without an argument.
-pub const fn declaration<P: Construct<T>, T: Send + Sync + 'static>(
+pub const fn declaration<P: Construct<T>, T: Send + Sync + Shape>(
     meta: PluginMeta,
 ) -> PluginDeclaration {
     PluginDeclaration::new::<T, ()>(meta, false, construct::<P, T>, logging::HOOKS)
 }
 
 /// The declaration of a plugin built from an argument.
-pub const fn declaration_with<P: ConstructWith<T>, T: Send + Sync + 'static>(
+pub const fn declaration_with<P: ConstructWith<T>, T: Send + Sync + Shape>(
     meta: PluginMeta,
 ) -> PluginDeclaration {
     PluginDeclaration::new::<T, P::Argument>(meta, true, construct_with::<P, T>, logging::HOOKS)
@@ -96,7 +97,7 @@ unsafe extern "C" fn construct_with<P: ConstructWith<T>, T: 'static>(
 ) -> ConstructStatus {
     // SAFETY: the loader passes a `*const P::Argument` to a plugin that takes
     // an argument, after comparing the host's argument type with this
-    // declaration's (name, size and alignment).
+    // declaration's (name, size, alignment and shape).
     let argument = unsafe { &*argument.cast::<P::Argument>() };
     let built = panic::catch_unwind(AssertUnwindSafe(|| P::construct(argument)));
     // SAFETY: as in `construct`.

@@ -1,17 +1,24 @@
 //! The declaration: reading what a plugin says about itself out of the
-//! loaded library (its prefix first, then the whole, then its strings and
-//! types into a [`PluginInfo`]), and comparing that with the host (rustc,
-//! mpplugin version, target, message and argument types, panic strategy).
-//! This file holds the loader's unsafe reads of the library's memory; it
-//! never opens a file or calls into the library (the constructor call is the
-//! pipeline's, in `mod.rs`).
+//! loaded library (its prefix first, then the whole, then its strings,
+//! types and shapes into a [`PluginInfo`]), and comparing that with the host
+//! (rustc, mpplugin version, target, message and argument types and shapes,
+//! panic strategy). This file holds the loader's unsafe reads of the
+//! library's memory; it never opens a file, and calls into the library only
+//! for what the declaration hands over through functions (type names and
+//! shapes, which contain their own panics); the constructor call is the
+//! pipeline's, in `mod.rs`.
 
 use std::ffi::c_void;
 use std::path::Path;
 
 use super::error::LoadError;
 use super::info::{PanicStrategy, PluginInfo, TypeInfo};
-use crate::abi::{self, DeclarationPrefix, PluginDeclaration, StrRef, TypeDescriptor};
+use crate::abi::{self, DeclarationPrefix, PluginDeclaration, ShapeOf, StrRef, TypeDescriptor};
+use crate::shape::{self, Shape, TypeShape};
+
+/// More bytes than any shape written by hand would take: a plugin that
+/// claims more is refused before the host reads them.
+const MAX_SHAPE_BYTES: usize = 1 << 24;
 
 /// Reads the prefix, then (if it matches) the whole declaration.
 ///
@@ -98,6 +105,29 @@ pub(super) unsafe fn describe(
             align: descriptor.align,
         })
     };
+    let type_shape = |field: &str, of: ShapeOf| {
+        let bad = |reason: String| LoadError::BadDeclaration {
+            path: path.to_owned(),
+            reason: format!("its {field}'s shape {reason}"),
+        };
+        let bytes = of();
+        if bytes.ptr.is_null() {
+            return Err(bad(
+                "could not be described: the plugin's `Shape` impl panicked".to_owned(),
+            ));
+        }
+        if bytes.len > MAX_SHAPE_BYTES {
+            return Err(bad(format!(
+                "claims {} bytes, more than the {MAX_SHAPE_BYTES} a shape may have",
+                bytes.len
+            )));
+        }
+        // SAFETY: the plugin's `shape_of` returns bytes it encoded once and
+        // never frees, in the memory of a library that stays loaded; what
+        // they say is checked by the decoder, which trusts none of it.
+        let bytes = unsafe { std::slice::from_raw_parts(bytes.ptr, bytes.len) };
+        TypeShape::decode(bytes).map_err(|error| bad(format!("is malformed: {error}")))
+    };
     let panic_strategy = match declaration.panic_strategy {
         abi::PANIC_UNWIND => PanicStrategy::Unwind,
         abi::PANIC_ABORT => PanicStrategy::Abort,
@@ -113,6 +143,11 @@ pub(super) unsafe fn describe(
         argument: match declaration.takes_argument {
             0 => None,
             _ => Some(type_info("argument type", &declaration.argument)?),
+        },
+        message_shape: type_shape("message type", declaration.message_shape)?,
+        argument_shape: match declaration.takes_argument {
+            0 => None,
+            _ => Some(type_shape("argument type", declaration.argument_shape)?),
         },
         rustc: text("rustc", declaration.rustc)?,
         target: text("target", declaration.target)?,
@@ -161,27 +196,72 @@ pub(super) fn check_panic_strategy(info: &PluginInfo) -> Result<(), LoadError> {
     Ok(())
 }
 
+/// A host's message or argument type, as the checks compare it.
+pub(super) struct HostType {
+    pub(super) info: TypeInfo,
+    /// `shape::encoded`: built once per process.
+    shape: &'static [u8],
+    /// `TypeShape::of`, called only when the shapes' bytes differ, to say
+    /// where.
+    describe: fn() -> TypeShape,
+}
+
+impl HostType {
+    pub(super) fn of<X: Shape>() -> Self {
+        Self {
+            info: TypeInfo::of::<X>(),
+            shape: shape::encoded::<X>(),
+            describe: TypeShape::of::<X>,
+        }
+    }
+}
+
 /// Every comparison, in the order `PluginLibrary::check` documents: the
-/// toolchain, the message and argument types, the panic strategy.
+/// toolchain, the message type and shape, the argument type and shape, the
+/// panic strategy.
 pub(super) fn check_types(
     info: &PluginInfo,
-    message: TypeInfo,
-    argument: Option<TypeInfo>,
+    message: &HostType,
+    argument: Option<&HostType>,
 ) -> Result<(), LoadError> {
     check_toolchain(info)?;
-    if info.message != message {
+    if info.message != message.info {
         return Err(LoadError::MessageType {
             path: info.path.clone(),
-            host: message,
+            host: message.info.clone(),
             plugin: info.message.clone(),
         });
     }
-    if info.argument != argument {
+    if let Some(difference) = shape_difference(message, &info.message_shape) {
+        return Err(LoadError::MessageShape {
+            path: info.path.clone(),
+            difference,
+        });
+    }
+    let argument_info = argument.map(|argument| argument.info.clone());
+    if info.argument != argument_info {
         return Err(LoadError::ArgumentType {
             path: info.path.clone(),
-            host: argument,
+            host: argument_info,
             plugin: info.argument.clone(),
         });
     }
+    if let (Some(host), Some(plugin)) = (argument, &info.argument_shape) {
+        if let Some(difference) = shape_difference(host, plugin) {
+            return Err(LoadError::ArgumentShape {
+                path: info.path.clone(),
+                difference,
+            });
+        }
+    }
     check_panic_strategy(info)
+}
+
+/// Where the plugin's shape of a type differs from the host's, if it does.
+/// Equal bytes are equal shapes: the common case is one comparison of bytes.
+fn shape_difference(host: &HostType, plugin: &TypeShape) -> Option<shape::ShapeDifference> {
+    if host.shape == plugin.as_bytes() {
+        return None;
+    }
+    TypeShape::difference(&(host.describe)(), plugin)
 }

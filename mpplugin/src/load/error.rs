@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use super::info::{PanicStrategy, PluginInfo, TypeInfo};
 use crate::abi;
 use crate::file_name::{crate_name_of, library_file_name};
+use crate::shape::ShapeDifference;
 
 /// Why a plugin was not loaded. Each variant names what differed, the host's
 /// value and the plugin's, and what to do.
@@ -153,6 +154,24 @@ pub enum LoadError {
         host: Option<TypeInfo>,
         /// The argument type the plugin takes, `None` for no argument.
         plugin: Option<TypeInfo>,
+    },
+    /// The plugin's message type has the host's name, size and alignment,
+    /// but another shape: another definition of it (another version of the
+    /// crate that defines it, or other features or `cfg`s).
+    MessageShape {
+        /// The path given.
+        path: PathBuf,
+        /// The first difference, from the type down (the type's name is
+        /// the same on both sides: [`PluginInfo::message`](super::PluginInfo::message)).
+        difference: ShapeDifference,
+    },
+    /// The plugin's argument type has the host's name, size and alignment,
+    /// but another shape.
+    ArgumentShape {
+        /// The path given.
+        path: PathBuf,
+        /// The first difference, from the type down.
+        difference: ShapeDifference,
     },
     /// The plugin was built with `panic = "abort"`: a panic in it would end
     /// the host.
@@ -408,6 +427,22 @@ impl fmt::Display for LoadError {
                     optional(host)
                 )
             }
+            Self::MessageShape { path, difference } => write!(
+                f,
+                "plugin `{}` reads its messages laid out otherwise than this host: at `{}` the host has {} and the plugin has {}: build the host and the plugin against the same version of the crate that defines the message type, with the same features and cfgs",
+                path.display(),
+                difference.path,
+                difference.host,
+                difference.plugin
+            ),
+            Self::ArgumentShape { path, difference } => write!(
+                f,
+                "plugin `{}` reads its constructor's argument laid out otherwise than this host: at `{}` the host has {} and the plugin has {}: build the host and the plugin against the same version of the crate that defines the argument type, with the same features and cfgs",
+                path.display(),
+                difference.path,
+                difference.host,
+                difference.plugin
+            ),
             Self::PanicStrategy { path, plugin } => write!(
                 f,
                 "plugin `{}` was built with `panic = \"{plugin}\"`: a panic in it would abort the host; build it with `panic = \"unwind\"` (the default) so that mpplugin can contain its panics",

@@ -6,6 +6,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::shape::TypeShape;
+
 /// A type's identity as the loader compares it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TypeInfo {
@@ -78,6 +80,13 @@ pub struct PluginInfo {
     pub message: TypeInfo,
     /// The constructor's argument type, if it takes one.
     pub argument: Option<TypeInfo>,
+    /// The message type's shape as the plugin sees it: its fields, offsets
+    /// and variants, compared with the host's before construction.
+    /// [`TypeShape::opaque_fields`] lists the fields checked by name, size
+    /// and alignment only.
+    pub message_shape: TypeShape,
+    /// The argument type's shape, if it takes one.
+    pub argument_shape: Option<TypeShape>,
     /// The rustc that built it (release, commit, date).
     pub rustc: String,
     /// The target it was built for.
@@ -117,6 +126,17 @@ impl fmt::Display for PluginInfo {
         match &self.argument {
             Some(argument) => write!(f, "\n  argument  {argument}")?,
             None => write!(f, "\n  argument  none")?,
+        }
+        let opaque: Vec<String> = std::iter::once(&self.message_shape)
+            .chain(&self.argument_shape)
+            .flat_map(TypeShape::opaque_fields)
+            .collect();
+        if !opaque.is_empty() {
+            write!(
+                f,
+                "\n  opaque    {} (checked by name, size and alignment only)",
+                opaque.join(", ")
+            )?;
         }
         write!(f, "\n  rustc     {}", self.rustc)?;
         write!(f, "\n  target    {}", self.target)?;

@@ -92,6 +92,7 @@ use std::sync::{Arc, LazyLock, Mutex, MutexGuard, Once, PoisonError};
 
 use crate::abi::ConstructStatus;
 use crate::plugin::Plugin;
+use crate::shape::Shape;
 
 #[cfg(unix)]
 mod accounts;
@@ -107,6 +108,7 @@ mod options;
 mod select;
 mod trust;
 
+use declaration::HostType;
 pub use dir::OpenedDir;
 pub use error::LoadError;
 pub(crate) use file::check_alone;
@@ -135,7 +137,7 @@ pub const READ_LIMIT: u64 = 64 << 20;
 /// # Errors
 /// Every refusal of [`PluginLibrary::open`] and
 /// [`PluginLibrary::instantiate`].
-pub unsafe fn load<T: Send + Sync + 'static>(
+pub unsafe fn load<T: Send + Sync + Shape>(
     path: impl AsRef<Path>,
 ) -> Result<LoadedPlugin<T>, LoadError> {
     // SAFETY: forwarded to the caller.
@@ -151,7 +153,7 @@ pub unsafe fn load<T: Send + Sync + 'static>(
 /// # Errors
 /// Every refusal of [`PluginLibrary::open`] and
 /// [`PluginLibrary::instantiate_with`].
-pub unsafe fn load_with<T: Send + Sync + 'static, A: 'static>(
+pub unsafe fn load_with<T: Send + Sync + Shape, A: Shape>(
     path: impl AsRef<Path>,
     argument: &A,
 ) -> Result<LoadedPlugin<T>, LoadError> {
@@ -192,12 +194,13 @@ impl PluginLibrary {
     /// - **Trusted code.** The library is built from source you trust, by
     ///   `#[mpplugin::plugin]`.
     /// - **One definition of every shared type.** The message and argument
-    ///   types are compared by `type_name`, size and alignment. Two different
-    ///   definitions that agree on those (another version of the types
-    ///   crate, or the same version built with other features or `cfg`s
-    ///   that add, remove or reorder variants or fields) pass the check and
-    ///   are undefined behaviour. Build host and plugins against one version
-    ///   of the types crate, with the same features.
+    ///   types are compared by `type_name`, size and alignment, then by
+    ///   [shape](crate::shape): every field's name, offset and type, every
+    ///   variant's name, discriminant and fields, recursively. What a shape
+    ///   cannot see stays your trust: a field marked `#[shape(opaque)]`
+    ///   (compared by name, size and alignment only), what a `dyn Trait` or
+    ///   a function pointer inside a message runs, and a hand-written
+    ///   [`Shape`] impl that says less than its type is.
     /// - **One allocator instance.** Memory crosses the boundary and is freed
     ///   by the side that did not allocate it: messages and everything they
     ///   own, replies sent back through channels, a constructor's error
@@ -365,12 +368,13 @@ impl PluginLibrary {
     /// # Errors
     /// The first check that fails, in this order: [`LoadError::Rustc`],
     /// [`LoadError::MppluginVersion`], [`LoadError::Target`], then, for a
-    /// library of one plugin, [`LoadError::MessageType`] and
-    /// [`LoadError::ArgumentType`], for a library of several,
+    /// library of one plugin, [`LoadError::MessageType`],
+    /// [`LoadError::MessageShape`], [`LoadError::ArgumentType`] and
+    /// [`LoadError::ArgumentShape`], for a library of several,
     /// [`LoadError::NoPluginFits`] or [`LoadError::AmbiguousPlugin`]; then
     /// [`LoadError::PanicStrategy`].
-    pub fn check<T: 'static>(&self) -> Result<(), LoadError> {
-        select::by_types(self.plugins(), TypeInfo::of::<T>(), None).map(drop)
+    pub fn check<T: Shape>(&self) -> Result<(), LoadError> {
+        select::by_types(self.plugins(), HostType::of::<T>(), None).map(drop)
     }
 
     /// Whether [`instantiate_with::<T, A>`](Self::instantiate_with) would
@@ -378,11 +382,11 @@ impl PluginLibrary {
     ///
     /// # Errors
     /// As [`check`](Self::check).
-    pub fn check_with<T: 'static, A: 'static>(&self) -> Result<(), LoadError> {
+    pub fn check_with<T: Shape, A: Shape>(&self) -> Result<(), LoadError> {
         select::by_types(
             self.plugins(),
-            TypeInfo::of::<T>(),
-            Some(TypeInfo::of::<A>()),
+            HostType::of::<T>(),
+            Some(HostType::of::<A>()),
         )
         .map(drop)
     }
@@ -394,10 +398,11 @@ impl PluginLibrary {
     /// [`LoadError::NoSuchPlugin`], then the first check of the plugin
     /// named that fails, in this order: [`LoadError::Rustc`],
     /// [`LoadError::MppluginVersion`], [`LoadError::Target`],
-    /// [`LoadError::MessageType`], [`LoadError::ArgumentType`],
+    /// [`LoadError::MessageType`], [`LoadError::MessageShape`],
+    /// [`LoadError::ArgumentType`], [`LoadError::ArgumentShape`],
     /// [`LoadError::PanicStrategy`].
-    pub fn check_named<T: 'static>(&self, name: &str) -> Result<(), LoadError> {
-        select::by_name(self.plugins(), name, TypeInfo::of::<T>(), None).map(drop)
+    pub fn check_named<T: Shape>(&self, name: &str) -> Result<(), LoadError> {
+        select::by_name(self.plugins(), name, HostType::of::<T>(), None).map(drop)
     }
 
     /// Whether [`instantiate_named_with::<T, A>(name,
@@ -405,12 +410,12 @@ impl PluginLibrary {
     ///
     /// # Errors
     /// As [`check_named`](Self::check_named).
-    pub fn check_named_with<T: 'static, A: 'static>(&self, name: &str) -> Result<(), LoadError> {
+    pub fn check_named_with<T: Shape, A: Shape>(&self, name: &str) -> Result<(), LoadError> {
         select::by_name(
             self.plugins(),
             name,
-            TypeInfo::of::<T>(),
-            Some(TypeInfo::of::<A>()),
+            HostType::of::<T>(),
+            Some(HostType::of::<A>()),
         )
         .map(drop)
     }
@@ -442,8 +447,8 @@ impl PluginLibrary {
     /// Every refusal of [`check`](Self::check), then
     /// [`LoadError::ConstructorFailed`] or
     /// [`LoadError::ConstructorPanicked`].
-    pub fn instantiate<T: Send + Sync + 'static>(&self) -> Result<LoadedPlugin<T>, LoadError> {
-        let index = select::by_types(self.plugins(), TypeInfo::of::<T>(), None)?;
+    pub fn instantiate<T: Send + Sync + Shape>(&self) -> Result<LoadedPlugin<T>, LoadError> {
+        let index = select::by_types(self.plugins(), HostType::of::<T>(), None)?;
         // SAFETY: the declaration says the constructor takes no argument
         // (checked just now), so it does not read the null pointer.
         unsafe { self.construct(index, std::ptr::null()) }
@@ -458,14 +463,14 @@ impl PluginLibrary {
     /// Every refusal of [`check_with`](Self::check_with), then
     /// [`LoadError::ConstructorFailed`] or
     /// [`LoadError::ConstructorPanicked`].
-    pub fn instantiate_with<T: Send + Sync + 'static, A: 'static>(
+    pub fn instantiate_with<T: Send + Sync + Shape, A: Shape>(
         &self,
         argument: &A,
     ) -> Result<LoadedPlugin<T>, LoadError> {
         let index = select::by_types(
             self.plugins(),
-            TypeInfo::of::<T>(),
-            Some(TypeInfo::of::<A>()),
+            HostType::of::<T>(),
+            Some(HostType::of::<A>()),
         )?;
         // SAFETY: the plugin's argument type is `A` (checked just now).
         unsafe { self.construct(index, (argument as *const A).cast()) }
@@ -482,11 +487,11 @@ impl PluginLibrary {
     /// library does not declare is [`LoadError::NoSuchPlugin`], which lists
     /// those it does), then [`LoadError::ConstructorFailed`] or
     /// [`LoadError::ConstructorPanicked`].
-    pub fn instantiate_named<T: Send + Sync + 'static>(
+    pub fn instantiate_named<T: Send + Sync + Shape>(
         &self,
         name: &str,
     ) -> Result<LoadedPlugin<T>, LoadError> {
-        let index = select::by_name(self.plugins(), name, TypeInfo::of::<T>(), None)?;
+        let index = select::by_name(self.plugins(), name, HostType::of::<T>(), None)?;
         // SAFETY: the declaration says the constructor takes no argument
         // (checked just now), so it does not read the null pointer.
         unsafe { self.construct(index, std::ptr::null()) }
@@ -499,7 +504,7 @@ impl PluginLibrary {
     /// Every refusal of [`check_named_with`](Self::check_named_with), then
     /// [`LoadError::ConstructorFailed`] or
     /// [`LoadError::ConstructorPanicked`].
-    pub fn instantiate_named_with<T: Send + Sync + 'static, A: 'static>(
+    pub fn instantiate_named_with<T: Send + Sync + Shape, A: Shape>(
         &self,
         name: &str,
         argument: &A,
@@ -507,8 +512,8 @@ impl PluginLibrary {
         let index = select::by_name(
             self.plugins(),
             name,
-            TypeInfo::of::<T>(),
-            Some(TypeInfo::of::<A>()),
+            HostType::of::<T>(),
+            Some(HostType::of::<A>()),
         )?;
         // SAFETY: the plugin's argument type is `A` (checked just now).
         unsafe { self.construct(index, (argument as *const A).cast()) }

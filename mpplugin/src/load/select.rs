@@ -4,9 +4,9 @@
 //! of the plugin chosen are `declaration.rs`'s, and constructing it is the
 //! pipeline's, in `mod.rs`. No `unsafe`, no file, no library.
 
-use super::declaration;
+use super::declaration::{self, HostType};
 use super::error::LoadError;
-use super::info::{PluginInfo, TypeInfo};
+use super::info::PluginInfo;
 
 /// The one plugin of `plugins` whose message and argument types are
 /// `message` and `argument`, checked as `PluginLibrary::check` documents.
@@ -15,23 +15,26 @@ use super::info::{PluginInfo, TypeInfo};
 /// nothing here), then exactly one must declare these types.
 pub(super) fn by_types(
     plugins: &[PluginInfo],
-    message: TypeInfo,
-    argument: Option<TypeInfo>,
+    message: HostType,
+    argument: Option<HostType>,
 ) -> Result<usize, LoadError> {
     if let [only] = plugins {
-        return declaration::check_types(only, message, argument).map(|()| 0);
+        return declaration::check_types(only, &message, argument.as_ref()).map(|()| 0);
     }
     plugins.iter().try_for_each(declaration::check_toolchain)?;
-    let fits = |info: &&PluginInfo| info.message == message && info.argument == argument;
+    let argument_info = argument.as_ref().map(|argument| &argument.info);
+    let fits = |info: &&PluginInfo| {
+        info.message == message.info && info.argument.as_ref() == argument_info
+    };
     let mut fitting = plugins.iter().enumerate().filter(|(_, info)| fits(info));
     match (fitting.next(), fitting.next()) {
         (Some((index, info)), None) => {
-            declaration::check_types(info, message, argument).map(|()| index)
+            declaration::check_types(info, &message, argument.as_ref()).map(|()| index)
         }
         (None, _) => Err(LoadError::NoPluginFits {
             path: plugins[0].path.clone(),
-            host: Box::new(message),
-            host_argument: argument.map(Box::new),
+            host: Box::new(message.info),
+            host_argument: argument.map(|argument| Box::new(argument.info)),
             plugins: plugins.to_vec(),
         }),
         (Some(_), Some(_)) => Err(LoadError::AmbiguousPlugin {
@@ -41,8 +44,8 @@ pub(super) fn by_types(
                 .filter(fits)
                 .map(|info| info.plugin_type.clone())
                 .collect(),
-            host: Box::new(message),
-            host_argument: argument.map(Box::new),
+            host: Box::new(message.info),
+            host_argument: argument.map(|argument| Box::new(argument.info)),
         }),
     }
 }
@@ -53,8 +56,8 @@ pub(super) fn by_types(
 pub(super) fn by_name(
     plugins: &[PluginInfo],
     name: &str,
-    message: TypeInfo,
-    argument: Option<TypeInfo>,
+    message: HostType,
+    argument: Option<HostType>,
 ) -> Result<usize, LoadError> {
     let index = plugins
         .iter()
@@ -67,5 +70,5 @@ pub(super) fn by_name(
                 .map(|info| info.plugin_type.clone())
                 .collect(),
         })?;
-    declaration::check_types(&plugins[index], message, argument).map(|()| index)
+    declaration::check_types(&plugins[index], &message, argument.as_ref()).map(|()| index)
 }
