@@ -1,11 +1,12 @@
 //! What the demo host sends its plugins. Host and plugins depend on this one
-//! crate, so that they agree on the type; the loader checks that they do.
+//! crate, so that they agree on the type; the loader checks that they do,
+//! field by field: both types derive `mpplugin::Shape`.
 
 use std::sync::mpsc::SyncSender;
 use std::time::Instant;
 
 /// A command to every plugin.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, mpplugin::Shape)]
 pub enum ConcatCommand {
     /// Append this text.
     Concat(String),
@@ -22,7 +23,7 @@ pub enum ConcatCommand {
 }
 
 /// What a plugin says about itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, mpplugin::Shape)]
 pub struct Report {
     /// Which plugin.
     pub plugin: &'static str,

@@ -75,6 +75,11 @@ fn inspect(path: &Path, opened: Result<PluginLibrary, LoadError>) -> bool {
     let mut all_loadable = true;
     for info in plugins {
         println!("{info}");
+        // What the loader compares field by field with the host's types.
+        println!("  shape of the message:\n    {}", indent(&info.message_shape.to_string()));
+        if let Some(argument) = &info.argument_shape {
+            println!("  shape of the argument:\n    {}", indent(&argument.to_string()));
+        }
         let name = &info.plugin_type;
         let verdict = match &info.argument {
             Some(_) => library.check_named_with::<ConcatCommand, Vec<String>>(name),
@@ -91,4 +96,9 @@ fn inspect(path: &Path, opened: Result<PluginLibrary, LoadError>) -> bool {
         }
     }
     all_loadable
+}
+
+/// `text` with its lines after the first indented like the first.
+fn indent(text: &str) -> String {
+    text.replace('\n', "\n    ")
 }

@@ -80,6 +80,23 @@ fn a_plugin_built_by_another_rustc_is_described_and_refused() {
 }
 
 #[test]
+fn a_loadable_plugin_is_printed_with_its_shapes() {
+    let (code, printed) = inspect(fixture("good"));
+    // The fixtures send another message type than the demo's: refused, but
+    // described first, shapes included.
+    assert_eq!(code, Some(1), "{printed}");
+    assert!(
+        printed.contains("shape of the message:\n  Event (size"),
+        "{printed}"
+    );
+    assert!(printed.contains("    Add = 0\n      0: u64"), "{printed}");
+    assert!(
+        printed.contains("    Report = 1\n      0: SyncSender<String>"),
+        "{printed}"
+    );
+}
+
+#[test]
 fn a_file_that_is_not_a_library_is_refused_with_the_reason() {
     let path = std::env::temp_dir().join(format!("mpplugin-inspect-{}.so", std::process::id()));
     std::fs::write(&path, "not a library").unwrap();
