@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use mpplugin::build::Build;
 
@@ -97,4 +97,48 @@ pub fn report<P: mpplugin::Plugin<fixture_types::Event>>(plugin: &mut P) -> Stri
         "a report does not detach"
     );
     answer.recv().expect("the plugin replies")
+}
+
+/// The `drift` fixture plugin built with `feature` of `fixture-drift-types`
+/// (`None`: without features, like the host), copied to a path of its own.
+///
+/// Each build is a cargo invocation of its own: in one invocation cargo
+/// would unify the features of every build into one. The copy is needed
+/// because every build writes the same file; `drift` is not a default member
+/// of the fixtures' workspace, so no other build replaces that file between
+/// a build and its copy.
+///
+/// # Panics
+/// If the build or the copy fails.
+pub fn drifted(feature: Option<&str>) -> &'static Path {
+    static DRIFTED: Mutex<Option<HashMap<Option<String>, &'static Path>>> = Mutex::new(None);
+    let mut drifted = DRIFTED.lock().unwrap_or_else(PoisonError::into_inner);
+    let drifted = drifted.get_or_insert_with(HashMap::new);
+    let key = feature.map(str::to_owned);
+    if let Some(path) = drifted.get(&key) {
+        return path;
+    }
+    let mut build = build().package("fixture-drift");
+    if let Some(feature) = feature {
+        build = build.arg("--features").arg(feature);
+    }
+    let built = build
+        .run()
+        .unwrap_or_else(|error| panic!("cannot build the drift fixture with {feature:?}: {error}"));
+    let library = built
+        .library("fixture-drift")
+        .unwrap_or_else(|error| panic!("the drift fixture: {error}"));
+    let directory = target_dir()
+        .join("drift")
+        .join(feature.unwrap_or("identical"));
+    std::fs::create_dir_all(&directory).expect("cannot make the drift fixture's directory");
+    let copy = directory.join(library.file_name().expect("a library file name"));
+    // Copied to a new file beside the old one, then renamed over it: a
+    // process that loaded the old one keeps it intact.
+    let partial = directory.join("partial");
+    std::fs::copy(library, &partial).expect("cannot copy the drift fixture");
+    std::fs::rename(&partial, &copy).expect("cannot move the drift fixture in place");
+    let copy: &'static Path = Box::leak(copy.into_boxed_path());
+    drifted.insert(key, copy);
+    copy
 }

@@ -400,7 +400,7 @@ fn a_plugin_built_with_panic_abort_is_refused() {
 
 /// The refusal of `instantiate_with` of `fixture-<name>` with a
 /// `Vec<String>`, or of `instantiate` without an argument.
-fn refusal_of<T: Send + Sync + 'static>(name: &str, with_argument: bool) -> LoadError {
+fn refusal_of<T: Send + Sync + mpplugin::Shape>(name: &str, with_argument: bool) -> LoadError {
     let library = open(fixture(name)).unwrap();
     let result = if with_argument {
         library.instantiate_with::<T, _>(&args(&["x"]))

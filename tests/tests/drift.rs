@@ -1,0 +1,201 @@
+//! Drifted builds of one types crate (`fixtures/drift-types`), each plugin
+//! built with one feature that changes a type while keeping its name, size
+//! and alignment: each is refused before construction, with the path of the
+//! first difference and what the host and the plugin have there. The
+//! identical build loads and reads what the host sends; malformed shapes in
+//! hand-made declarations are refused at open.
+
+use std::path::Path;
+
+use fixture_drift_types::{Config, Foreign, Inner, Msg, Op, Wrapper};
+use mpplugin::shape::ShapeDifference;
+use mpplugin::{LoadError, Message, Plugin, PluginLibrary, load_with};
+use mpplugin_tests::fixtures::{drifted, fixture};
+
+fn open(path: &Path) -> Result<PluginLibrary, LoadError> {
+    // SAFETY: the fixtures are built from this repository's source by the
+    // same toolchain, for this test.
+    unsafe { PluginLibrary::open(path) }
+}
+
+fn config() -> Config {
+    Config {
+        label: "drift".to_owned(),
+        limit: 200,
+    }
+}
+
+/// What the host sends, and the status the plugin detaches with when it
+/// reads it as the host wrote it.
+fn message() -> (Msg, u8) {
+    let message = Msg {
+        count: 7,
+        ratio: 2.0,
+        small: 3,
+        op: Op::Add(2),
+        inner: Inner { scale: 5 },
+        wrapped: Wrapper { value: 11 },
+        id: Foreign(13),
+    };
+    (message, 7 + 2 + 3 + 5 + 11 + 2 + 13)
+}
+
+/// The refusal of the plugin built with `feature`: its message or argument
+/// shape differs, and nothing was constructed.
+fn refused(feature: &str) -> (LoadError, ShapeDifference) {
+    let library =
+        open(drifted(Some(feature))).expect("a drifted plugin opens: only its types differ");
+    let Err(error) = library.instantiate_with::<Msg, Config>(&config()) else {
+        panic!("the plugin built with `{feature}` was loaded");
+    };
+    let difference = match &error {
+        LoadError::MessageShape { difference, .. } => {
+            assert!(difference.path.starts_with("Msg"), "{difference:?}");
+            difference.clone()
+        }
+        LoadError::ArgumentShape { difference, .. } => {
+            assert!(difference.path.starts_with("Config"), "{difference:?}");
+            difference.clone()
+        }
+        other => panic!("`{feature}`: expected a shape refusal, got {other:?}"),
+    };
+    assert_eq!(library.check_with::<Msg, Config>(), Err(error.clone()));
+    (error, difference)
+}
+
+#[test]
+fn the_identical_build_loads_and_reads_what_the_host_sends() {
+    // SAFETY: as in `open`.
+    let mut plugin = unsafe { load_with::<Msg, Config>(drifted(None), &config()) }
+        .expect("the identical build loads");
+    let (message, status) = message();
+    assert_eq!(plugin.handle_message(Message::new(message)), Some(status));
+}
+
+#[test]
+fn swapped_fields_are_refused_at_the_first_of_them() {
+    let (error, difference) = refused("swap-fields");
+    assert_eq!(difference.path, "Msg.count");
+    assert!(
+        difference.host.starts_with("field 1 of 7"),
+        "{difference:?}"
+    );
+    assert!(
+        difference.plugin.starts_with("field 2 of 7"),
+        "{difference:?}"
+    );
+    let text = error.to_string();
+    assert!(
+        text.contains("reads its messages laid out otherwise than this host: at `Msg.count` the host has field 1 of 7"),
+        "{text}"
+    );
+    assert!(text.contains("same features and cfgs"), "{text}");
+}
+
+#[test]
+fn reordered_variants_are_refused_at_the_variant() {
+    let (_, difference) = refused("swap-variants");
+    assert_eq!(difference.path, "Msg.op::Add");
+    assert_eq!(difference.host, "variant 1 of 2, discriminant 0");
+    assert_eq!(difference.plugin, "variant 2 of 2, discriminant 1");
+}
+
+#[test]
+fn a_field_of_another_type_of_the_same_size_is_refused() {
+    let (_, difference) = refused("signed-count");
+    assert_eq!(difference.path, "Msg.count");
+    assert_eq!(
+        (difference.host.as_str(), difference.plugin.as_str()),
+        ("`u64`", "`i64`")
+    );
+}
+
+#[test]
+fn a_nested_field_of_another_type_is_refused_with_its_path() {
+    let (_, difference) = refused("float-scale");
+    assert_eq!(difference.path, "Msg.inner.scale");
+    assert_eq!(
+        (difference.host.as_str(), difference.plugin.as_str()),
+        ("`u32`", "`f32`")
+    );
+}
+
+#[test]
+fn a_field_added_in_the_padding_is_refused() {
+    let (_, difference) = refused("extra-field");
+    assert_eq!(difference.path, "Msg.extra");
+    assert_eq!(difference.host, "no field `extra`");
+    assert_eq!(difference.plugin, "field `extra`");
+}
+
+#[test]
+fn other_generic_arguments_are_refused() {
+    let (_, difference) = refused("generic-arg");
+    assert_eq!(difference.path, "Msg.wrapped");
+    assert!(difference.host.contains("Wrapper<u32>"), "{difference:?}");
+    assert!(difference.plugin.contains("Wrapper<f32>"), "{difference:?}");
+}
+
+#[test]
+fn an_argument_of_another_shape_is_refused() {
+    let (error, difference) = refused("swap-config");
+    assert!(
+        matches!(error, LoadError::ArgumentShape { .. }),
+        "{error:?}"
+    );
+    assert_eq!(difference.path, "Config.label");
+}
+
+#[test]
+fn an_opaque_field_is_accepted_and_reported() {
+    let library = open(drifted(None)).unwrap();
+    let info = library.info();
+    assert_eq!(info.message_shape.opaque_fields(), ["Msg.id"]);
+    assert_eq!(
+        info.argument_shape
+            .as_ref()
+            .map(|shape| shape.opaque_fields()),
+        Some(vec![])
+    );
+    let shown = info.to_string();
+    assert!(
+        shown.contains("opaque    Msg.id (checked by name, size and alignment only)"),
+        "{shown}"
+    );
+    assert_eq!(library.check_with::<Msg, Config>(), Ok(()));
+}
+
+#[test]
+fn the_shapes_in_the_info_are_the_plugins_view() {
+    let library = open(drifted(Some("float-scale"))).unwrap();
+    let printed = library.info().message_shape.to_string();
+    assert!(printed.contains("scale @0: f32"), "{printed}");
+    let printed = open(drifted(None))
+        .unwrap()
+        .info()
+        .message_shape
+        .to_string();
+    assert!(printed.contains("scale @0: u32"), "{printed}");
+}
+
+#[test]
+fn a_malformed_shape_is_refused_at_open() {
+    let error = open(fixture("shape-malformed")).unwrap_err();
+    let LoadError::BadDeclaration { reason, .. } = &error else {
+        panic!("expected BadDeclaration, got {error:?}");
+    };
+    assert!(
+        reason.starts_with("its message type's shape is malformed"),
+        "{reason}"
+    );
+    assert!(reason.contains("nodes claimed"), "{reason}");
+}
+
+#[test]
+fn a_shape_that_panics_in_the_plugin_is_contained_and_refused() {
+    let error = open(fixture("shape-panics")).unwrap_err();
+    let LoadError::BadDeclaration { reason, .. } = &error else {
+        panic!("expected BadDeclaration, got {error:?}");
+    };
+    assert!(reason.contains("`Shape` impl panicked"), "{reason}");
+}
