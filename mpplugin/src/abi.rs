@@ -128,7 +128,7 @@ impl TypeDescriptor {
     }
 }
 
-/// A type's [shape](crate::shape), encoded, in the memory of the side that
+/// A type's [shape](mod@crate::shape), encoded, in the memory of the side that
 /// built it: `len` bytes at `ptr`, built once per process and never freed.
 /// A null `ptr` says that describing the type panicked (a hand-written
 /// [`Shape`] impl), and the panic was contained.

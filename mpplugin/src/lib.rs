@@ -57,9 +57,11 @@
 //! ```
 //!
 //! The loader checks the file, then the plugin's declaration (ABI version,
-//! rustc, target, message and argument types, panic strategy) before it calls
-//! anything in it; see [`PluginLibrary::open`] for what stays your trust, and
-//! [`load`](mod@load) for the library-lifetime policy. A refusal is a
+//! rustc, target, message and argument types and their [shapes](mod@shape),
+//! field by field, panic strategy) before it calls its constructor; see
+//! [`PluginLibrary::open`] for what stays your trust, and
+//! [`load`](mod@load) for the library-lifetime policy. Message and argument
+//! types of loaded plugins derive [`Shape`](macro@Shape). A refusal is a
 //! [`LoadError`] whose `Display` and `Debug` (what `?` in `main` prints) say
 //! what differed and the fix.
 //!

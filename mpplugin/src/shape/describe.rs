@@ -6,7 +6,6 @@
 
 use std::any::TypeId;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::Shape;
@@ -220,18 +219,20 @@ impl Node {
 #[derive(Debug, Default)]
 pub struct Builder {
     nodes: Vec<Option<Node>>,
-    seen: HashMap<TypeId, TypeRef>,
+    /// A list, not a `HashMap`: a shape has tens of types, and a fresh
+    /// plugin's first `HashMap` asks the kernel for random keys.
+    seen: Vec<(TypeId, TypeRef)>,
 }
 
 impl Builder {
     /// The node of `T`, described now if this builder has not met `T`.
     pub fn of<T: Shape + ?Sized>(&mut self) -> TypeRef {
         let id = TypeId::of::<T>();
-        if let Some(&known) = self.seen.get(&id) {
+        if let Some(&(_, known)) = self.seen.iter().find(|(seen, _)| *seen == id) {
             return known;
         }
         let reserved = self.reserve();
-        self.seen.insert(id, reserved);
+        self.seen.push((id, reserved));
         let node = T::describe(self);
         self.nodes[reserved.index()] = Some(node);
         reserved

@@ -76,7 +76,6 @@ mod impls;
 mod print;
 
 use std::any::TypeId;
-use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 pub use compare::ShapeDifference;
@@ -106,19 +105,28 @@ pub trait Shape: 'static {
 /// process and kept: what a declaration hands over, and what the host
 /// compares it with.
 pub fn encoded<T: Shape + ?Sized>() -> &'static [u8] {
-    static ENCODED: Mutex<Option<HashMap<TypeId, &'static [u8]>>> = Mutex::new(None);
+    // A list, not a `HashMap`: a process has a few message types, and a fresh
+    // plugin's first `HashMap` asks the kernel for random keys.
+    static ENCODED: Mutex<Vec<(TypeId, &'static [u8])>> = Mutex::new(Vec::new());
     let id = TypeId::of::<T>();
-    let known = |cache: &Option<HashMap<TypeId, &'static [u8]>>| cache.as_ref()?.get(&id).copied();
+    let known = |cache: &[(TypeId, &'static [u8])]| {
+        cache
+            .iter()
+            .find(|(known, _)| *known == id)
+            .map(|&(_, bytes)| bytes)
+    };
     if let Some(bytes) = known(&ENCODED.lock().unwrap_or_else(PoisonError::into_inner)) {
         return bytes;
     }
     // Described outside the lock: a `Shape` impl may panic, and one type's
     // description never waits for another's.
-    let bytes: &'static [u8] = Vec::leak(TypeShape::of::<T>().encode());
+    let shape = TypeShape::of::<T>();
     let mut cache = ENCODED.lock().unwrap_or_else(PoisonError::into_inner);
-    // Two threads may both have described `T`; the first one kept wins, and
-    // the other's bytes (equal) stay leaked: at most once per thread and type.
-    let cache = cache.get_or_insert_with(HashMap::new);
-    cache.entry(id).or_insert(bytes);
-    cache[&id]
+    // Two threads may both have described `T`: the first one kept wins.
+    if let Some(bytes) = known(&cache) {
+        return bytes;
+    }
+    let bytes: &'static [u8] = Vec::leak(shape.encode());
+    cache.push((id, bytes));
+    bytes
 }
