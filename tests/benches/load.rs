@@ -30,7 +30,7 @@
 //! checks the declaration and calls the constructor (and the plugin is
 //! dropped), the raw side only finds the symbol. `warm_parts` and
 //! `cold_parts` time `load`'s two halves, `PluginLibrary::open` and
-//! `instantiate`, apart.
+//! `instantiate`, apart. `shapes` times what comparing shapes adds to them.
 //!
 //! ```sh
 //! cargo bench -p mpplugin-tests --bench load
@@ -303,5 +303,82 @@ mod folder {
         bencher
             .with_inputs(|| fresh_folder().1)
             .bench_local_values(|paths| open_each(&paths));
+    }
+}
+
+/// What shapes add to a load, beside the loads above: the plugin describing
+/// its message type (once per library copy: the first call in a fresh copy
+/// builds and encodes the shape), the host decoding those bytes when it
+/// opens the library, and the comparison of equal shapes on every check (one
+/// look-up of the host's bytes, built once per process, and a `memcmp`).
+mod shapes {
+    use mpplugin::abi::PluginDeclaration;
+    use mpplugin::shape::{TypeShape, encoded};
+
+    use super::*;
+
+    /// The declaration of a fresh copy, loaded without mpplugin.
+    fn fresh_declaration() -> (libloading::Library, &'static PluginDeclaration) {
+        let library = raw_load(&fresh_copy());
+        // SAFETY: the fixture's declaration symbol, of this ABI (the fixture
+        // is built from this repository's source by this toolchain); the
+        // library is held, and leaked by the caller, beyond the reference.
+        let declaration = unsafe {
+            let symbol = library
+                .get::<*const PluginDeclaration>(SYMBOL.as_bytes())
+                .expect("dlsym");
+            &**symbol
+        };
+        (library, declaration)
+    }
+
+    fn event_bytes() -> &'static [u8] {
+        let (library, declaration) = fresh_declaration();
+        let bytes = (declaration.message_shape)();
+        std::mem::forget(library);
+        // SAFETY: the plugin's encoded shape, never freed, in a library that
+        // is never closed (forgotten above).
+        unsafe { std::slice::from_raw_parts(bytes.ptr, bytes.len) }
+    }
+
+    #[divan::bench(sample_count = 30, sample_size = 1)]
+    fn cold_plugin_describes_its_message(bencher: Bencher<'_, '_>) {
+        LazyLock::force(&SYMBOL);
+        bencher
+            .with_inputs(fresh_declaration)
+            .bench_local_values(|(library, declaration)| {
+                divan::black_box((declaration.message_shape)());
+                std::mem::forget(library);
+            });
+    }
+
+    #[divan::bench(sample_count = 200, sample_size = 50)]
+    fn host_decodes_it(bencher: Bencher<'_, '_>) {
+        let bytes = event_bytes();
+        bencher.bench_local(|| TypeShape::decode(divan::black_box(bytes)).unwrap());
+    }
+
+    #[divan::bench(sample_count = 200, sample_size = 50)]
+    fn host_compares_equal_shapes(bencher: Bencher<'_, '_>) {
+        let bytes = event_bytes();
+        assert_eq!(encoded::<Event>(), bytes);
+        bencher.bench_local(|| encoded::<Event>() == divan::black_box(bytes));
+    }
+
+    /// All of `instantiate`'s checks on a library opened before, shapes
+    /// included: what a host pays again for each instance.
+    #[divan::bench(sample_count = 200, sample_size = 50)]
+    fn warm_check(bencher: Bencher<'_, '_>) {
+        // SAFETY: the fixture is built from this repository's source.
+        let library = unsafe { mpplugin::PluginLibrary::open(*GOOD) }.unwrap();
+        bencher.bench_local(|| library.check::<Event>().unwrap());
+    }
+
+    /// `warm_check` without the types and shapes: the rest of the checks.
+    #[divan::bench(sample_count = 200, sample_size = 50)]
+    fn warm_check_build(bencher: Bencher<'_, '_>) {
+        // SAFETY: the fixture is built from this repository's source.
+        let library = unsafe { mpplugin::PluginLibrary::open(*GOOD) }.unwrap();
+        bencher.bench_local(|| library.check_build().unwrap());
     }
 }
