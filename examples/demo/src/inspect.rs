@@ -76,9 +76,15 @@ fn inspect(path: &Path, opened: Result<PluginLibrary, LoadError>) -> bool {
     for info in plugins {
         println!("{info}");
         // What the loader compares field by field with the host's types.
-        println!("  shape of the message:\n    {}", indent(&info.message_shape.to_string()));
+        println!(
+            "  shape of the message:\n    {}",
+            indent(&info.message_shape.to_string())
+        );
         if let Some(argument) = &info.argument_shape {
-            println!("  shape of the argument:\n    {}", indent(&argument.to_string()));
+            println!(
+                "  shape of the argument:\n    {}",
+                indent(&argument.to_string())
+            );
         }
         let name = &info.plugin_type;
         let verdict = match &info.argument {
