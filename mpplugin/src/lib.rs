@@ -95,7 +95,8 @@
 //!   `queue/loom_tests.rs` (`sync.rs` switches it to loom's primitives).
 //! - `load/`: the loader, one file per stage (see [`load`](mod@load)):
 //!   `mod.rs` the pipeline; `trust.rs` the permission check, with
-//!   `accounts.rs` for who is in a group; `file.rs` the file check, with
+//!   `accounts.rs` for who is in a group; `copy.rs` the private copy a
+//!   rebuilt file is loaded from; `file.rs` the file check, with
 //!   `elf.rs` its ELF fast path; `declaration.rs` the declaration check;
 //!   `select.rs` the choice among a library's plugins; `dir.rs` a folder of
 //!   plugins; `loaded.rs` [`LoadedPlugin`]; `library.rs`

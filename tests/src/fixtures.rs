@@ -142,3 +142,40 @@ pub fn drifted(feature: Option<&str>) -> &'static Path {
     drifted.insert(key, copy);
     copy
 }
+
+/// The two builds of fixture `reload`: `(first, second)`, the second built
+/// with its feature `second` (it reports itself as "second"). Each is
+/// copied aside once built (cargo writes both to one path), into
+/// `reload/first/` and `reload/second/` of [`target_dir`], once per test
+/// process.
+///
+/// # Panics
+/// If either build fails.
+pub fn reload_builds() -> (&'static Path, &'static Path) {
+    static BUILDS: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    let (first, second) = BUILDS.get_or_init(|| {
+        let build = |name: &str, features: &[&str]| {
+            let mut cargo = build().package("fixture-reload");
+            for feature in features {
+                cargo = cargo.arg("--features").arg(feature);
+            }
+            let built = cargo
+                .run()
+                .unwrap_or_else(|error| panic!("cannot build fixture-reload ({name}): {error}"));
+            let library = built
+                .library("fixture_reload")
+                .unwrap_or_else(|error| panic!("fixture-reload ({name}): {error}"));
+            let dir = target_dir().join("reload").join(name);
+            std::fs::create_dir_all(&dir).unwrap();
+            let file = library.file_name().unwrap();
+            // Copied then renamed: a reader never sees half a file.
+            let staged = dir.join(format!("{}.{}", file.to_string_lossy(), std::process::id()));
+            std::fs::copy(library, &staged).unwrap();
+            let kept = dir.join(file);
+            std::fs::rename(&staged, &kept).unwrap();
+            kept
+        };
+        (build("first", &[]), build("second", &["second"]))
+    });
+    (first, second)
+}

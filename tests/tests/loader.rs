@@ -734,7 +734,7 @@ fn loaded_plugins_run_on_the_tokio_blocking_pool_and_their_panics_are_reported()
 }
 
 #[test]
-fn a_plugin_file_replaced_after_it_was_loaded_is_refused_not_mixed_up() {
+fn a_plugin_file_replaced_after_it_was_loaded_loads_the_new_build_not_the_old() {
     let path = scratch("replaced.so");
     std::fs::copy(fixture("good"), &path).unwrap();
     assert_eq!(open(&path).unwrap().info().name, "fixture-good");
@@ -742,20 +742,9 @@ fn a_plugin_file_replaced_after_it_was_loaded_is_refused_not_mixed_up() {
     let staged = scratch("replaced.so.new");
     std::fs::copy(fixture("good-args"), &staged).unwrap();
     std::fs::rename(&staged, &path).unwrap();
-    match open(&path) {
-        Err(LoadError::Open {
-            path: reported,
-            message,
-        }) => {
-            assert_eq!(reported, path);
-            assert!(message.contains("the file was replaced"), "{message}");
-        }
-        other => panic!("expected Open, got {other:?}"),
-    }
-    // The same build under a new path loads.
-    let renamed = scratch("replaced-v2.so");
-    std::fs::copy(fixture("good-args"), &renamed).unwrap();
-    assert_eq!(open(&renamed).unwrap().info().name, "fixture-good-args");
+    let library = open(&path).unwrap();
+    assert_eq!(library.info().name, "fixture-good-args");
+    assert_eq!(library.info().path, path);
 }
 
 #[test]

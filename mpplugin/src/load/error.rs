@@ -234,6 +234,19 @@ impl LoadError {
         }
     }
 
+    /// The same refusal of the file check, about `path`: the check ran on
+    /// the private copy of the file the user named (see `copy.rs`).
+    pub(super) fn about(mut self, path: &Path) -> Self {
+        match &mut self {
+            Self::Open { path: at, .. }
+            | Self::NotALibrary { path: at, .. }
+            | Self::NotAPlugin { path: at, .. }
+            | Self::SeveralPlugins { path: at, .. } => *at = path.to_owned(),
+            _ => {}
+        }
+        self
+    }
+
     /// [`LoadError::Open`] for an error of the operating system's about the
     /// folder `path`, as it said it.
     pub(super) fn cannot_open_folder(path: &Path, error: &io::Error) -> Self {

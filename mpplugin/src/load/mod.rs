@@ -16,10 +16,21 @@
 //! Because a library stays loaded, opening the same path again while the file
 //! is unchanged (same device, inode, size and modification time) returns the
 //! library already opened, validated and checked, without reading the file
-//! again. Opening a path whose file was replaced since it was loaded is
-//! refused with [`LoadError::Open`]: the dynamic loader would hand back the
-//! library first loaded from that path. To load a rebuilt plugin into a
-//! running process, give the new build a new path.
+//! again.
+//!
+//! # Reloading
+//!
+//! Opening a path whose file changed since it was loaded (a rebuild) returns
+//! the new build. The dynamic loader would hand back the library first
+//! loaded from that path, so the new file, once its writers are checked, is
+//! copied into a directory that this process makes for it, mode 0700, below
+//! the system's temporary directory (`TMPDIR`), and the copy goes through
+//! the file check and is loaded; copy and directory are removed at once.
+//! The old library stays loaded, and plugins made from it keep running
+//! until they are dropped or replaced (see `replace` on the hosts). Each
+//! reload keeps one more library mapped for the rest of the process. A
+//! library that finds its dependencies relative to its own file
+//! (`$ORIGIN` in its run path) does not find them from the copy.
 //!
 //! # Who may supply a plugin
 //!
@@ -65,7 +76,8 @@
 //! 1. `trust.rs`: who may write the file and every directory on the way
 //!    (the permission walk); `accounts.rs`: who is in a group, as the name
 //!    service says;
-//! 2. `file.rs`: the file is a complete shared library for this machine, and
+//! 2. `copy.rs`, for a file rebuilt since its path was loaded: the
+//!    private copy it is loaded from; `file.rs`: the file is a complete shared library for this machine, and
 //!    where its declarations are, for every format; `elf.rs` reads the few
 //!    pages of an ELF file that check needs;
 //! 3. `dlopen`, then `declaration.rs`: reading the declaration out of the
@@ -96,6 +108,7 @@ use crate::shape::Shape;
 
 #[cfg(unix)]
 mod accounts;
+mod copy;
 mod declaration;
 mod dir;
 mod elf;
@@ -184,7 +197,9 @@ impl PluginLibrary {
     /// a refused library can still be inspected with [`plugins`](Self::plugins).
     ///
     /// The library is never closed: see the [module docs](mod@crate::load) for
-    /// why.
+    /// why. The same path opened again returns the same library while the
+    /// file is unchanged, and the new build, checked anew, once it was
+    /// rebuilt (see [reloading](mod@crate::load#reloading)).
     ///
     /// # Safety
     /// Opening a library runs its initialisers, which are arbitrary code, and
@@ -254,21 +269,24 @@ impl PluginLibrary {
         };
         let identity = FileIdentity::of(&metadata);
         if let Some(identity) = &identity {
-            if let Some((loaded, library)) = opened().get(path) {
-                if loaded == identity {
-                    return Ok(library.clone());
+            let known = opened().get(path).cloned();
+            if let Some((loaded, library)) = known {
+                if loaded == *identity {
+                    return Ok(library);
                 }
-                // The dynamic loader matches a path it has loaded before by
-                // name and would hand back the old library, not the file
-                // there now.
-                return Err(LoadError::Open {
-                    path: path.to_owned(),
-                    message: "the file was replaced after this path was loaded, and the dynamic loader keeps the library first loaded from a path for the life of the process: load the new build from a new path".to_owned(),
-                });
+                // Rebuilt: the dynamic loader matches a path it has loaded
+                // before by name and would hand back the old library, so the
+                // new file is loaded from a copy at a path never loaded.
+                let copy = copy::PrivateCopy::of(path, &metadata)?;
+                // SAFETY: forwarded to the caller; the copy is the file whose
+                // writers were checked, and only this user can write it.
+                let library = unsafe { Self::open_file(path, copy.path()) }?;
+                opened().insert(path.to_owned(), (identity.clone(), library.clone()));
+                return Ok(library);
             }
         }
         // SAFETY: forwarded to the caller.
-        let library = unsafe { Self::open_file(path, &metadata) }?;
+        let library = unsafe { Self::open_file(path, path) }?;
         if let Some(identity) = identity {
             opened()
                 .entry(path.to_owned())
@@ -277,17 +295,23 @@ impl PluginLibrary {
         Ok(library)
     }
 
-    /// `open` without the look-up of libraries already opened; `metadata`
-    /// is the file's.
+    /// `open` without the look-up of libraries already opened: the
+    /// library at `load_from` (`path` itself, or a private copy of it),
+    /// reported as `path`.
     ///
     /// # Safety
     /// As `open`.
-    unsafe fn open_file(path: &Path, metadata: &std::fs::Metadata) -> Result<Self, LoadError> {
-        let symbols = file::find_declarations(path, metadata)?;
+    unsafe fn open_file(path: &Path, load_from: &Path) -> Result<Self, LoadError> {
+        // Read again here, not taken from the permission walk: the file
+        // checked must be the one loaded, and for a reload that is the copy.
+        let metadata =
+            std::fs::metadata(load_from).map_err(|error| LoadError::cannot_open(path, &error))?;
+        let symbols =
+            file::find_declarations(load_from, &metadata).map_err(|error| error.about(path))?;
         // SAFETY: the caller trusts the library's initialisers, which this
         // runs; the file was checked to be a complete shared library.
         let library =
-            unsafe { libloading::Library::new(path) }.map_err(|error| LoadError::Open {
+            unsafe { libloading::Library::new(load_from) }.map_err(|error| LoadError::Open {
                 path: path.to_owned(),
                 message: error.to_string(),
             })?;
@@ -605,8 +629,10 @@ impl FileIdentity {
 
 /// The libraries opened so far, by the path they were opened from: the
 /// dynamic loader's key too, and one look-up finds both the library to reuse
-/// and a path whose file was replaced. They are never closed, so this only
-/// grows by one entry per distinct path opened.
+/// and a path whose file was replaced, which is then loaded from a copy and
+/// takes the entry over (the old library stays loaded, out of this map).
+/// They are never closed, so this only grows by one entry per distinct
+/// path opened.
 fn opened() -> MutexGuard<'static, HashMap<PathBuf, (FileIdentity, PluginLibrary)>> {
     static OPENED: LazyLock<Mutex<HashMap<PathBuf, (FileIdentity, PluginLibrary)>>> =
         LazyLock::new(Mutex::default);
