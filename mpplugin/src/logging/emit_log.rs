@@ -18,7 +18,7 @@ pub(super) fn max_level() -> ffi::Level {
     log::max_level() as usize as ffi::Level
 }
 
-fn level(level: ffi::Level) -> Option<log::Level> {
+fn decode(level: ffi::Level) -> Option<log::Level> {
     match level {
         1 => Some(log::Level::Error),
         2 => Some(log::Level::Warn),
@@ -29,9 +29,9 @@ fn level(level: ffi::Level) -> Option<log::Level> {
     }
 }
 
-pub(super) extern "C" fn enabled(level_: ffi::Level, target: Text) -> u32 {
+pub(super) extern "C" fn enabled(level: ffi::Level, target: Text) -> u32 {
     panic::catch_unwind(|| {
-        let Some(level) = level(level_) else {
+        let Some(level) = decode(level) else {
             return 0;
         };
         // SAFETY: the plugin's forwarder made `target` from a `&str` that
@@ -50,7 +50,7 @@ pub(super) extern "C" fn log(record: *const LogRecord) {
         // SAFETY: the plugin's forwarder passes a record, and the strings
         // it borrows, that live until this call returns.
         let record = unsafe { &*record };
-        let Some(level) = level(record.level) else {
+        let Some(level) = decode(record.level) else {
             return;
         };
         // SAFETY: as above.
