@@ -305,3 +305,23 @@ fn panics_in_the_plugin_forwarder_and_the_host_logger_stay_on_their_side() {
         [(log::Level::Error, "after the panics")]
     );
 }
+
+#[test]
+fn sync_levels_reaches_a_plugin_that_logs_from_its_own_thread_between_messages() {
+    let _turn = turn(log::LevelFilter::Info);
+    let mut plugin = load("logs");
+    plugin.handle_message(Message::new(Event::Add(fixture_logs::THREAD_NEXT_REPORT)));
+    CAPTURE.records.lock().unwrap().clear();
+    let (reply, answers) = std::sync::mpsc::sync_channel(0);
+    plugin.handle_message(Message::new(Event::Report(reply)));
+    // The plugin's thread waits to hand over "ready"; no message reaches the
+    // plugin from here on, so only `sync_levels` can carry the change.
+    log::set_max_level(log::LevelFilter::Debug);
+    mpplugin::logging::sync_levels();
+    assert_eq!(answers.recv().unwrap(), "ready");
+    assert_eq!(answers.recv().unwrap(), "logged");
+    assert_eq!(
+        messages(&captured("fixture_logs")),
+        [(log::Level::Debug, "from a thread of the plugin")]
+    );
+}
