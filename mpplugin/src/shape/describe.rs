@@ -284,13 +284,7 @@ impl TypeShape {
     /// If a hand-written [`Shape`] impl returns a [`TypeRef`] that its
     /// [`Builder`] did not make.
     pub fn of<T: Shape + ?Sized>() -> Self {
-        let mut builder = Builder::default();
-        builder.of::<T>();
-        let nodes: Vec<Node> = builder
-            .nodes
-            .into_iter()
-            .map(|node| node.expect("every reserved node is described before `of` returns"))
-            .collect();
+        let nodes = nodes_of::<T>();
         let count = nodes.len();
         let fits = |ty: &TypeRef| ty.index() < count;
         assert!(
@@ -318,6 +312,18 @@ impl TypeShape {
     pub fn node(&self, ty: TypeRef) -> &Node {
         &self.nodes[ty.index()]
     }
+}
+
+/// The nodes of `T`'s shape, unchecked: what a plugin encodes and hands
+/// over (the host checks every reference when it decodes them).
+pub(crate) fn nodes_of<T: Shape + ?Sized>() -> Vec<Node> {
+    let mut builder = Builder::default();
+    builder.of::<T>();
+    builder
+        .nodes
+        .into_iter()
+        .map(|node| node.expect("every reserved node is described before `of` returns"))
+        .collect()
 }
 
 /// Every node a node refers to: its parameters, then its fields' types.

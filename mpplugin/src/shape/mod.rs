@@ -120,13 +120,15 @@ pub fn encoded<T: Shape + ?Sized>() -> &'static [u8] {
     }
     // Described outside the lock: a `Shape` impl may panic, and one type's
     // description never waits for another's.
-    let shape = TypeShape::of::<T>();
+    // Straight from the nodes to the bytes: this runs in every fresh copy
+    // of a plugin, where each page of code it touches is a page fault.
+    let encoding = encoding::encode(&describe::nodes_of::<T>());
     let mut cache = ENCODED.lock().unwrap_or_else(PoisonError::into_inner);
     // Two threads may both have described `T`: the first one kept wins.
     if let Some(bytes) = known(&cache) {
         return bytes;
     }
-    let bytes: &'static [u8] = Vec::leak(shape.encode());
+    let bytes: &'static [u8] = Vec::leak(encoding);
     cache.push((id, bytes));
     bytes
 }
