@@ -341,6 +341,61 @@ mod shapes {
         unsafe { std::slice::from_raw_parts(bytes.ptr, bytes.len) }
     }
 
+    /// Calls the constructor of a declaration, as `instantiate` does after
+    /// its checks.
+    fn construct(declaration: &PluginDeclaration) -> Box<dyn mpplugin::Plugin<Event>> {
+        use std::mem::MaybeUninit;
+
+        let mut plugin = MaybeUninit::<Box<dyn mpplugin::Plugin<Event>>>::uninit();
+        let mut error = MaybeUninit::<String>::uninit();
+        // SAFETY: the `good` fixture takes no argument and handles `Event`;
+        // the out-pointers are as `Constructor` documents them.
+        let status = unsafe {
+            (declaration.constructor)(
+                std::ptr::null(),
+                plugin.as_mut_ptr().cast(),
+                error.as_mut_ptr().cast(),
+            )
+        };
+        assert_eq!(status, mpplugin::abi::ConstructStatus::Constructed);
+        // SAFETY: `Constructed` means the plugin was written.
+        unsafe { plugin.assume_init() }
+    }
+
+    /// A cold load's work in the plugin and after `dlopen`, without
+    /// mpplugin's other checks: the first constructor call in a fresh copy.
+    #[divan::bench(sample_count = 30, sample_size = 1)]
+    fn cold_construct_alone(bencher: Bencher<'_, '_>) {
+        LazyLock::force(&SYMBOL);
+        bencher
+            .with_inputs(fresh_declaration)
+            .bench_local_values(|(library, declaration)| {
+                std::mem::forget(library);
+                construct(declaration)
+            });
+    }
+
+    /// `cold_construct_alone` after what shapes add to it: the plugin
+    /// describes its message type, the host decodes and compares it. The
+    /// difference between the two is what shapes cost a cold load, first
+    /// calls into the fresh copy included.
+    #[divan::bench(sample_count = 30, sample_size = 1)]
+    fn cold_shapes_then_construct(bencher: Bencher<'_, '_>) {
+        LazyLock::force(&SYMBOL);
+        let host = encoded::<Event>();
+        bencher
+            .with_inputs(fresh_declaration)
+            .bench_local_values(|(library, declaration)| {
+                std::mem::forget(library);
+                let bytes = (declaration.message_shape)();
+                // SAFETY: as in `event_bytes`.
+                let bytes = unsafe { std::slice::from_raw_parts(bytes.ptr, bytes.len) };
+                let shape = TypeShape::decode(bytes).unwrap();
+                assert!(shape.as_bytes() == host);
+                (shape, construct(declaration))
+            });
+    }
+
     #[divan::bench(sample_count = 30, sample_size = 1)]
     fn cold_plugin_describes_its_message(bencher: Bencher<'_, '_>) {
         LazyLock::force(&SYMBOL);
