@@ -30,7 +30,9 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"mpplugin");
 ///
 /// 2: the declaration carries [`LoggingHooks`].
 /// 3: the declaration carries the message and argument [shapes](ShapeOf).
-pub const ABI_VERSION: u32 = 3;
+/// 4: `Plugin` has a hidden method that reports the panicking message drops
+/// a plugin's own code contained, and `Message` contains them.
+pub const ABI_VERSION: u32 = 4;
 
 /// Every declaration's exported symbol starts with this; the loader looks for
 /// it among the library's exported symbols.

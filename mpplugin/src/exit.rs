@@ -64,10 +64,10 @@ pub struct Exit {
     pub unhandled: u64,
     /// The message of a panic while the plugin was being dropped, if any.
     pub drop_panic: Option<String>,
-    /// How many messages panicked in `Drop` as this plugin's worker released
-    /// them: left unhandled, or after a handler returned. Each was dropped
-    /// on its own and its panic contained; a message type's bug, not the
-    /// plugin's, so the plugin's `ending` stands.
+    /// How many messages this plugin's handler or worker dropped last whose
+    /// value panicked in `Drop` (in a handler, or left unhandled at the
+    /// end). Each panic was contained where it happened; a message type's
+    /// bug, not the plugin's, so the plugin's `ending` stands.
     pub message_drop_panics: u64,
 }
 

@@ -115,11 +115,12 @@
 //! - `build.rs`: building plugin packages with cargo (feature `build`);
 //!   `file_name.rs`: the platform's file name for a crate's library.
 //!
-//! `unsafe` sits in six files and one room: the loader (`load/mod.rs`:
+//! `unsafe` sits in seven files and one room: the loader (`load/mod.rs`:
 //! `dlopen`, the symbol, the constructor call; `load/accounts.rs`: listing
 //! users), the declaration (`load/declaration.rs` reads it out of the
 //! library, `abi.rs` defines it, `private.rs` is the plugin's side of the
-//! constructor), the ring (`queue.rs`) and `logging/` (reading what the
+//! constructor), the ring (`queue.rs`), `message.rs` (taking the `Arc` out
+//! of a message, to drop its value contained) and `logging/` (reading what the
 //! other side of the library boundary lent for one call, and connecting a
 //! library). Every block says why it is sound in a `// SAFETY:` comment.
 #![deny(unsafe_op_in_unsafe_fn)]

@@ -61,6 +61,15 @@ pub trait Plugin<T>: Send + 'static {
         }
     }
 
+    /// Not public API: reads and resets how many messages this thread
+    /// dropped the value of, in the plugin's own code (its copy of
+    /// mpplugin), whose `Drop` panicked (contained by [`Message`]'s drop).
+    /// Called on the thread that handled the batch, right after it.
+    #[doc(hidden)]
+    fn __mpplugin_message_drop_panics(&self) -> u64 {
+        crate::message::take_drop_panics()
+    }
+
     /// Not public API: drops the plugin with panics contained, freeing its
     /// memory with the allocator of the code that allocated it.
     #[doc(hidden)]

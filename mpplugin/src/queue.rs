@@ -31,15 +31,13 @@
 
 use std::collections::VecDeque;
 use std::mem::MaybeUninit;
-use std::panic::{self, AssertUnwindSafe};
 use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
 use std::task::Poll;
 #[cfg(feature = "tokio")]
 use std::{future::poll_fn, task::Waker};
 
-use crate::message::Message;
-use crate::plugin::panic_message;
+use crate::message::{Message, take_drop_panics};
 use crate::sync::atomic::{AtomicBool, AtomicUsize, fence};
 use crate::sync::cell::UnsafeCell;
 use crate::sync::thread::{self, Thread};
@@ -562,21 +560,15 @@ pub(crate) struct Leftovers {
     pub(crate) drop_panics: u64,
 }
 
-/// Drops each message on its own, each panic in a `Drop` contained, and
-/// returns how many panicked. The last reference to a message drops it
-/// here, in host code: a message type whose `Drop` panics (the panic hook
-/// has printed it) must not cost the plugin its exit, nor its neighbours
-/// their drop. Dropped together under one `catch_unwind`, a second panic
-/// would come while the first unwinds, and abort the process.
+/// Drops each message, and returns how many of their values panicked in
+/// `Drop` ([`Message`]'s drop contains the panic: the last reference to a
+/// message drops it here, in host code, and a message type whose `Drop`
+/// panics must not cost the plugin its exit, nor its neighbours their drop).
+/// Counts on this thread not collected before are discarded.
 pub(crate) fn drop_each_contained<M>(messages: impl IntoIterator<Item = M>) -> u64 {
-    let mut panics = 0;
-    for message in messages {
-        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(move || drop(message))) {
-            panic_message(payload);
-            panics += 1;
-        }
-    }
-    panics
+    take_drop_panics();
+    messages.into_iter().for_each(drop);
+    take_drop_panics()
 }
 
 impl<T> Drop for Queue<T> {

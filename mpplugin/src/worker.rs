@@ -11,7 +11,7 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use crate::exit::{Ending, Exit, PluginId};
-use crate::message::Message;
+use crate::message::{Message, take_drop_panics};
 use crate::plugin::Handled;
 use crate::plugin::Plugin;
 use crate::queue::{Queue, drop_each_contained};
@@ -114,6 +114,13 @@ impl<T: Send + Sync + 'static> Worker<T> {
             progress.ending = Some(Ending::Finished);
             return 0;
         };
+        // A message whose value the handler drops (the last reference)
+        // and whose `Drop` panics is contained by `Message`'s drop, in the
+        // plugin's copy of mpplugin, and counted on this thread there: not
+        // the plugin's panic. Counts are per thread and a task may change
+        // threads between batches, so they are read around each batch.
+        take_drop_panics();
+        plugin.__mpplugin_message_drop_panics();
         let mut count = 0;
         while count < limit {
             if self.queue.discarding() {
@@ -127,14 +134,7 @@ impl<T: Send + Sync + 'static> Worker<T> {
             count += 1;
             progress.handled += 1;
             self.calls.store(progress.handled, Ordering::Relaxed);
-            // The worker keeps a reference across the call, so that the
-            // handler never drops the last one: a message whose `Drop`
-            // panics would make the plugin's `catch_unwind` report the
-            // message type's bug as the plugin's panic. The worker drops it
-            // after, contained and counted.
-            let handled = plugin.__mpplugin_handle(message.clone());
-            progress.drop_panics += drop_each_contained([message]);
-            match handled {
+            match plugin.__mpplugin_handle(message) {
                 Handled::Continue => {}
                 Handled::Detach(status) => {
                     progress.ending = Some(Ending::Detached(status));
@@ -146,6 +146,7 @@ impl<T: Send + Sync + 'static> Worker<T> {
                 }
             }
         }
+        progress.drop_panics += take_drop_panics() + plugin.__mpplugin_message_drop_panics();
         count
     }
 

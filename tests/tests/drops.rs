@@ -182,8 +182,8 @@ fn a_drop_panic_after_the_handler_is_not_the_plugins<D: Driver<Bomb>>() {
 /// The same for a plugin that goes on: every handled message whose drop
 /// panics is counted, and the plugin finishes. Each handler is let out only
 /// after `send` returned, so that the plugin's side drops the last
-/// reference (when the host's `send` does, the panic is the caller's, as
-/// for any value it drops).
+/// reference (when the host's `send` does, the panic is contained there and
+/// counted in no exit).
 fn drop_panics_after_handlers_are_counted<D: Driver<Bomb>>() {
     quiet_bombs();
     let _watchdog = watchdog("messages dropped after their handlers".into(), LIMIT);
@@ -392,4 +392,23 @@ fn two_panicking_drops_after_a_runtime_shutdown() {
 #[test]
 fn many_panicking_drops_after_a_runtime_shutdown() {
     panicking_drops_after_a_runtime_shutdown(200);
+}
+
+/// The host's side drops a message last (no plugin runs, or the caller
+/// drops a message it kept): the panic is contained there too, not raised
+/// in the caller's `send` or `drop`.
+#[test]
+fn a_message_dropped_last_by_the_host_does_not_panic_there() {
+    quiet_bombs();
+    let drops = Arc::new(AtomicU64::new(0));
+    let message = Message::new(bomb(true, &drops));
+    let copy = message.clone();
+    drop(message);
+    assert_eq!(drops.load(Ordering::SeqCst), 0, "a copy still holds it");
+    drop(copy);
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
+    let mut host = mpplugin::Host::<Bomb>::new();
+    let refused = host.send(bomb(true, &drops)).expect_err("no plugin runs");
+    drop(refused);
+    assert_eq!(drops.load(Ordering::SeqCst), 2);
 }

@@ -81,6 +81,12 @@ impl<T: 'static> Plugin<T> for LoadedPlugin<T> {
         }
     }
 
+    fn __mpplugin_message_drop_panics(&self) -> u64 {
+        self.plugin
+            .as_ref()
+            .map_or(0, |plugin| plugin.__mpplugin_message_drop_panics())
+    }
+
     fn __mpplugin_drop(mut self: Box<Self>) -> Option<String> {
         self.drop_plugin()
     }
