@@ -44,6 +44,22 @@ pub enum Ending {
     /// made by then (the one in progress included); what was left queued is
     /// dropped without being counted.
     Abandoned,
+    /// The process host: the plugin's child process was killed by this
+    /// signal (on Linux: a segfault is 11, an `abort` or a failed allocation 6, a
+    /// stack overflow 11 or 6, a `kill -9` 9) before the plugin ended.
+    Killed(i32),
+    /// The process host: the plugin's child process exited with this
+    /// status (`std::process::exit` in a plugin, say) before the plugin
+    /// ended.
+    Exited(i32),
+    /// The process host: the plugin's child process broke the protocol (sent
+    /// bytes that do not decode, or could not decode what the host sent), so
+    /// the host killed it. The text says what was wrong.
+    Broken(String),
+    /// The process host: a handler ran past the plugin's deadline, this
+    /// long, and its child process was ended with the handler still
+    /// running. That message counts as unhandled.
+    TimedOut(std::time::Duration),
 }
 
 /// The end of one plugin: which one, how it ended, and what it handled.
@@ -79,6 +95,18 @@ impl fmt::Display for Exit {
             Ending::Detached(status) => write!(f, "detached with status {status}")?,
             Ending::Panicked(message) => write!(f, "panicked: {message}")?,
             Ending::Abandoned => write!(f, "abandoned while running")?,
+            Ending::Killed(signal) => match signal_name(*signal) {
+                Some(name) => write!(f, "its process was killed by signal {signal} ({name})")?,
+                None => write!(f, "its process was killed by signal {signal}")?,
+            },
+            Ending::Exited(status) => write!(f, "its process exited with status {status}")?,
+            Ending::Broken(reason) => write!(f, "its process broke the protocol: {reason}")?,
+            Ending::TimedOut(deadline) => {
+                write!(
+                    f,
+                    "a handler ran past its deadline of {deadline:?} and its process was ended"
+                )?;
+            }
         }
         write!(f, " after {} message(s)", self.handled)?;
         if self.unhandled > 0 {
@@ -92,6 +120,31 @@ impl fmt::Display for Exit {
         }
         Ok(())
     }
+}
+
+/// The usual name of a POSIX signal, for [`Ending::Killed`]'s wording.
+fn signal_name(signal: i32) -> Option<&'static str> {
+    // The numbers are Linux's; elsewhere the number alone is said.
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    Some(match signal {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        4 => "SIGILL",
+        5 => "SIGTRAP",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        13 => "SIGPIPE",
+        14 => "SIGALRM",
+        15 => "SIGTERM",
+        24 => "SIGXCPU",
+        _ => return None,
+    })
 }
 
 /// What a successful send did.

@@ -4,7 +4,9 @@
 //! every message to every plugin as one shared [`Arc<T>`](std::sync::Arc),
 //! wrapped in a [`Message<T>`]. Each plugin runs on its own thread
 //! ([`Host`]) or tokio task ([`tokio::Host`], feature `tokio`) and handles its
-//! messages one at a time, so its state needs no locks.
+//! messages one at a time, so its state needs no locks. The process host
+//! (`process::Host`, feature `process`) runs the same plugin in a child
+//! process of its own, where a crash ends that plugin and nothing else.
 //!
 //! # A plugin
 //!
@@ -112,6 +114,10 @@
 //!   for the fuzz target (not public API).
 //! - `logging/`: a loaded plugin's `log` and `tracing` output reaching the
 //!   host (features `log` and `tracing`; see [`logging`](mod@logging)).
+//! - `process/`: the process host (feature `process`; see
+//!   [`process`](mod@process)): `mod.rs` the host, `proxy.rs` one child
+//!   seen from the host, `child.rs` the child's side, `spawn.rs` the thread
+//!   that starts children, `wire.rs` the frames, `error.rs` its refusals.
 //! - `build.rs`: building plugin packages with cargo (feature `build`);
 //!   `file_name.rs`: the platform's file name for a crate's library.
 //!
@@ -122,7 +128,9 @@
 //! constructor), the ring (`queue.rs`), `message.rs` (taking the `Arc` out
 //! of a message, to drop its value contained) and `logging/` (reading what the
 //! other side of the library boundary lent for one call, and connecting a
-//! library). Every block says why it is sound in a `// SAFETY:` comment.
+//! library), and the process host's child (`process/child.rs`: the
+//! parent-death signal, the memory limit, moving its socket off standard
+//! input, and the `_exit` of a handler past its deadline). Every block says why it is sound in a `// SAFETY:` comment.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
@@ -136,6 +144,8 @@ pub mod load;
 pub mod logging;
 mod message;
 mod plugin;
+#[cfg(all(feature = "process", unix))]
+pub mod process;
 mod queue;
 mod roster;
 pub mod shape;

@@ -1,0 +1,413 @@
+//! The process host: each plugin in a child process of its own, so that a
+//! plugin that crashes (a segfault, an `abort`, a stack overflow, running
+//! out of memory, `exit`) ends itself and nothing else. Feature `process`,
+//! unix only.
+//!
+//! The same plugin crate runs on any host: [`Host`] here takes the
+//! library's path, and the child loads it with every check of the loader.
+//!
+//! # The child is this program
+//!
+//! A process with threads must not `fork` without `exec`, so a child is a
+//! new program image: by default the host's own executable, started in child
+//! mode, so that it has the message type's deserialiser. Its `main` must
+//! begin with one line, which returns at once in the host and never returns
+//! in a child:
+//!
+//! ```no_run
+//! #[derive(serde::Serialize, serde::Deserialize)]
+//! # struct Command;
+//! # fn plugin_path() -> &'static str { "" }
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     mpplugin::process::child_main::<Command>();
+//!
+//!     let mut host = mpplugin::process::Host::<Command>::new();
+//!     host.attach(plugin_path())?;
+//!     host.send(Command)?;
+//!     for exit in host.end() {
+//!         println!("{exit}");
+//!     }
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Plugins constructed with an argument need the argument's type there too:
+//! [`ChildMain::argument`]. Another program can be the child
+//! ([`Host::with_program`]) if its `main` begins the same way with the same
+//! types. The host passes the child its socket on standard input and marks
+//! it with the variable `MPPLUGIN_PROCESS_CHILD`; the child moves the socket
+//! off standard input at once, so that a plugin reads `/dev/null` there.
+//!
+//! # What crosses
+//!
+//! A message is serialised once per [`send`](Host::send) with serde in
+//! postcard's format, and the same bytes are written to every child. It
+//! must be `Serialize` in the host and `Deserialize` in the child; a
+//! message that does not serialise is handed back by `send` with the error,
+//! and reaches no plugin. The child deserialises its own copy: a channel
+//! sender inside a message cannot cross a process.
+//!
+//! # Guarantees
+//!
+//! As the other hosts': every message a send accepts reaches every plugin
+//! running at that moment, in send order, without waiting for a later send;
+//! `send` reports plugins that have gone; [`end`](Host::end) lets each
+//! child handle what it was sent and returns every exit. Each child has a
+//! bounded queue in the host ([`DEFAULT_CAPACITY`] messages, or the
+//! [`Options`]'), written to the child by a thread of its own, and at most
+//! [`Options::window`] messages written to the child but not yet handled:
+//! a full queue makes `send` wait, and [`try_send`](Host::try_send) never
+//! waits.
+//!
+//! A child that dies is an [`Exit`] that says how
+//! ([`Ending::Killed`](crate::Ending::Killed) with the signal,
+//! [`Ending::Exited`](crate::Ending::Exited) with the status), while every
+//! other plugin and the host go on. Its `handled` counts the handlers that
+//! returned; `unhandled` every other message that reached its queue,
+//! including the one it died in.
+//!
+//! Children never outlive the host: on Linux each asks the kernel to kill
+//! it when the host dies (`PR_SET_PDEATHSIG`, requested from a thread that
+//! lives as long as the host's process), and every child also ends when its
+//! socket reaches end of stream without an `end`. A host dropped without
+//! `end` kills its children.
+//!
+//! # Where it lives
+//!
+//! `mod.rs` the host; `proxy.rs` one child seen from the host (start,
+//! window, exit); `child.rs` the child's side; `spawn.rs` the thread that
+//! starts children; `wire.rs` the frames; `error.rs` the refusals.
+
+mod child;
+mod error;
+mod proxy;
+mod spawn;
+mod wire;
+
+use std::any::type_name;
+use std::marker::PhantomData;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+pub use child::{ChildMain, child_main};
+pub use error::{AttachError, EncodeError, SendError, TrySendError};
+
+use self::proxy::{Proxy, Shared};
+use self::wire::Hello;
+use crate::exit::{Delivery, Exit, PluginId};
+use crate::message::Message;
+use crate::roster::DEFAULT_CAPACITY;
+
+/// How a plugin runs in its child process: queue sizes, and the limits no
+/// in-process host can offer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    capacity: usize,
+    window: usize,
+    deadline: Option<Duration>,
+    memory_limit: Option<u64>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            capacity: DEFAULT_CAPACITY,
+            window: Self::DEFAULT_WINDOW,
+            deadline: None,
+            memory_limit: None,
+        }
+    }
+}
+
+impl Options {
+    /// The window a child gets unless told otherwise.
+    pub const DEFAULT_WINDOW: usize = 64;
+
+    /// The defaults: a queue of [`DEFAULT_CAPACITY`] messages, a window of
+    /// [`DEFAULT_WINDOW`](Self::DEFAULT_WINDOW), no deadline, no memory
+    /// limit.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The child's queue in the host holds at most `capacity` messages.
+    ///
+    /// # Panics
+    /// If `capacity` is 0.
+    #[must_use]
+    pub fn capacity(mut self, capacity: usize) -> Self {
+        assert!(capacity > 0, "mpplugin: a queue holds at least one message");
+        self.capacity = capacity;
+        self
+    }
+
+    /// At most `window` messages are written to the child and not yet
+    /// handled; with the queue, what one child holds back is bounded.
+    ///
+    /// # Panics
+    /// If `window` is 0.
+    #[must_use]
+    pub fn window(mut self, window: usize) -> Self {
+        assert!(window > 0, "mpplugin: a window holds at least one message");
+        self.window = window;
+        self
+    }
+
+    /// A handler that runs longer than `deadline` ends its child process,
+    /// with [`Ending::TimedOut`](crate::Ending::TimedOut). Measured in the
+    /// child, in milliseconds (rounded up).
+    #[must_use]
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// Limits the child's address space to `bytes` (`RLIMIT_AS`, set before
+    /// the library is opened): a plugin that allocates past it fails the
+    /// allocation, which aborts its child
+    /// ([`Ending::Killed`](crate::Ending::Killed) with `SIGABRT`). The
+    /// limit counts the whole program mapped, so it needs room for the
+    /// executable, the library and each thread's stack.
+    #[must_use]
+    pub fn memory_limit(mut self, bytes: u64) -> Self {
+        self.memory_limit = Some(bytes);
+        self
+    }
+}
+
+/// A host that runs each plugin in a child process: see the
+/// [module's docs](self).
+///
+/// Dropping a host without [`end`](Host::end) kills its children and
+/// discards what they were not yet sent.
+pub struct Host<T> {
+    inner: crate::Host<Vec<u8>>,
+    children: Vec<Arc<Shared>>,
+    program: Result<PathBuf, String>,
+    message: PhantomData<fn(T)>,
+}
+
+impl<T: Serialize + Send + Sync + 'static> Default for Host<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Serialize + Send + Sync + 'static> Host<T> {
+    /// A host whose children are this program's own executable: its `main`
+    /// must begin with [`child_main::<T>()`](child_main).
+    pub fn new() -> Self {
+        let program = proxy::own_executable().map_err(|error| {
+            format!(
+                "cannot find this program's own executable to start as a plugin's child: {error}"
+            )
+        });
+        Self {
+            inner: crate::Host::new(),
+            children: Vec::new(),
+            program,
+            message: PhantomData,
+        }
+    }
+
+    /// A host whose children are `program`, whose `main` must begin with
+    /// [`child_main::<T>()`](child_main) (or [`ChildMain`] with the
+    /// argument types used).
+    pub fn with_program(program: impl Into<PathBuf>) -> Self {
+        let mut host = Self::new();
+        host.program = Ok(program.into());
+        host
+    }
+
+    /// Starts a child that loads the plugin library at `library` (with every
+    /// check of the loader) and constructs its plugin without argument.
+    ///
+    /// # Errors
+    /// [`AttachError`]: the child could not start, or refused the library
+    /// (the loader's refusal, in its words).
+    pub fn attach(&mut self, library: impl AsRef<Path>) -> Result<PluginId, AttachError> {
+        self.attach_options(library, &Options::default())
+    }
+
+    /// [`attach`](Host::attach), constructing the plugin with `argument`,
+    /// serialised. The child's `main` must know `A`:
+    /// [`ChildMain::argument`].
+    ///
+    /// # Errors
+    /// As [`attach`](Host::attach); [`AttachError::Argument`] when the
+    /// argument does not serialise.
+    pub fn attach_with<A: Serialize + 'static>(
+        &mut self,
+        library: impl AsRef<Path>,
+        argument: &A,
+    ) -> Result<PluginId, AttachError> {
+        self.attach_with_options(library, argument, &Options::default())
+    }
+
+    /// [`attach`](Host::attach) with [`Options`].
+    ///
+    /// # Errors
+    /// As [`attach`](Host::attach).
+    pub fn attach_options(
+        &mut self,
+        library: impl AsRef<Path>,
+        options: &Options,
+    ) -> Result<PluginId, AttachError> {
+        self.start(library.as_ref(), None, options)
+    }
+
+    /// [`attach_with`](Host::attach_with) with [`Options`].
+    ///
+    /// # Errors
+    /// As [`attach_with`](Host::attach_with).
+    pub fn attach_with_options<A: Serialize + 'static>(
+        &mut self,
+        library: impl AsRef<Path>,
+        argument: &A,
+        options: &Options,
+    ) -> Result<PluginId, AttachError> {
+        let bytes = postcard::to_allocvec(argument)
+            .map_err(|error| AttachError::Argument(EncodeError::Postcard(error)))?;
+        self.start(library.as_ref(), Some((type_name::<A>(), bytes)), options)
+    }
+
+    fn start(
+        &mut self,
+        library: &Path,
+        argument: Option<(&str, Vec<u8>)>,
+        options: &Options,
+    ) -> Result<PluginId, AttachError> {
+        let program = match &self.program {
+            Ok(program) => program.clone(),
+            Err(reason) => {
+                return Err(AttachError::NoChild {
+                    program: PathBuf::new(),
+                    reason: reason.clone(),
+                });
+            }
+        };
+        let deadline_ms = options.deadline.map(|deadline| {
+            u64::try_from(deadline.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX)
+        });
+        let hello = Hello {
+            message_type: type_name::<T>().to_owned(),
+            argument: argument.map(|(name, bytes)| (name.to_owned(), bytes)),
+            library: library.as_os_str().as_bytes().to_vec(),
+            deadline_ms,
+            memory_limit: options.memory_limit,
+        };
+        let (proxy, shared) = Proxy::start(&program, library, &hello, options.window)?;
+        let id = self.inner.attach_with_capacity(proxy, options.capacity);
+        self.children.push(shared);
+        Ok(id)
+    }
+
+    /// Serialises the message once and queues the bytes for every running
+    /// plugin, waiting while a queue is full. Each plugin receives it after
+    /// everything sent before, and without waiting for a later send.
+    ///
+    /// # Errors
+    /// [`SendError::Encode`] with the message and the serialiser's error
+    /// when it does not serialise (it reached no plugin);
+    /// [`SendError::NoPlugins`] when no plugin is running.
+    pub fn send(&mut self, message: impl Into<Message<T>>) -> Result<Delivery, SendError<T>> {
+        let message = message.into();
+        let frame = match wire::message_frame(&*message) {
+            Ok(frame) => frame,
+            Err(error) => return Err(SendError::Encode { message, error }),
+        };
+        self.inner.send(frame).map_err(|error| {
+            SendError::NoPlugins(crate::SendError {
+                message,
+                gone: error.gone,
+            })
+        })
+    }
+
+    /// Serialises the message and queues it for every running plugin if
+    /// every queue has room, and for none otherwise. Never waits.
+    ///
+    /// # Errors
+    /// [`TrySendError::Encode`] when the message does not serialise;
+    /// [`TrySendError::Host`] when a queue is full or no plugin runs.
+    pub fn try_send(
+        &mut self,
+        message: impl Into<Message<T>>,
+    ) -> Result<Delivery, TrySendError<T>> {
+        let message = message.into();
+        let frame = match wire::message_frame(&*message) {
+            Ok(frame) => frame,
+            Err(error) => return Err(TrySendError::Encode { message, error }),
+        };
+        self.inner.try_send(frame).map_err(|error| {
+            TrySendError::Host(match error {
+                crate::TrySendError::Full { full, gone, .. } => crate::TrySendError::Full {
+                    message,
+                    full,
+                    gone,
+                },
+                crate::TrySendError::NoPlugins(error) => {
+                    crate::TrySendError::NoPlugins(crate::SendError {
+                        message,
+                        gone: error.gone,
+                    })
+                }
+            })
+        })
+    }
+
+    /// How many plugins are attached, running or not.
+    pub fn len(&self) -> usize {
+        self.children.len()
+    }
+
+    /// Whether no plugin was ever attached.
+    pub fn is_empty(&self) -> bool {
+        self.children.is_empty()
+    }
+
+    /// The process id of a plugin's child (it may have ended since).
+    pub fn pid(&self, id: PluginId) -> Option<u32> {
+        let index = usize::try_from(id.index()).ok()?;
+        Some(self.children.get(index)?.pid)
+    }
+
+    /// Tells every child that no message follows, lets each handle what it
+    /// was sent and drop its plugin, and returns one exit per attached
+    /// plugin, in attach order. A handler that never returns makes this
+    /// wait for it: give such plugins a [deadline](Options::deadline).
+    pub fn end(mut self) -> Vec<Exit> {
+        let exits = std::mem::take(&mut self.inner).end();
+        let children = std::mem::take(&mut self.children);
+        exits
+            .into_iter()
+            .zip(children)
+            .map(|(exit, child)| exit_of(exit, &child))
+            .collect()
+    }
+}
+
+/// The exit of a child's proxy on the inner host, told as the child's.
+fn exit_of(exit: Exit, child: &Shared) -> Exit {
+    let report = child.report();
+    let delivered = exit.handled + exit.unhandled;
+    Exit {
+        ending: report.ending.unwrap_or(exit.ending),
+        handled: report.acked,
+        unhandled: delivered.saturating_sub(report.acked),
+        drop_panic: report.drop_panic,
+        ..exit
+    }
+}
+
+impl<T> Drop for Host<T> {
+    fn drop(&mut self) {
+        for child in &self.children {
+            child.abandon();
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! The bytes between the process host and one child: frames of a 4-byte
+//! little-endian body length, one kind byte and the body. A message's body
+//! is its postcard encoding, made once per send and written to every child
+//! as it is. Only framing and the encodings of the frames live here: no
+//! process, no socket, no plugin.
+
+use std::io::{self, Read};
+
+use serde::Serialize;
+
+use super::error::EncodeError;
+
+/// Bytes before a frame's body: the length, then the kind.
+const HEADER: usize = 5;
+
+/// Host to child, first frame: what to load (see [`hello`]).
+pub(crate) const HELLO: u8 = 1;
+/// Host to child: one message, its postcard encoding.
+pub(crate) const MESSAGE: u8 = 2;
+/// Host to child: no more messages; drop the plugin and report.
+pub(crate) const END: u8 = 3;
+
+/// Child to host: the plugin is constructed; the body is its name.
+pub(crate) const READY: u8 = 11;
+/// Child to host: the plugin could not be loaded; the body says why.
+pub(crate) const REFUSED: u8 = 12;
+/// Child to host: a handler returned `None`.
+pub(crate) const HANDLED: u8 = 13;
+/// Child to host: a handler returned `Some(status)`; the body is the status.
+pub(crate) const DETACHED: u8 = 14;
+/// Child to host: a handler panicked; the body is the panic message.
+pub(crate) const PANICKED: u8 = 15;
+/// Child to host: a message from the host did not decode; the body says why.
+pub(crate) const UNDECODABLE: u8 = 16;
+/// Child to host: the plugin is dropped; the body is
+/// [`done`]'s encoding.
+pub(crate) const DONE: u8 = 17;
+/// Child to host: a handler ran past its deadline; the child ends itself.
+pub(crate) const DEADLINE: u8 = 18;
+
+/// The largest body a child may send: past this its bytes are taken as
+/// garbage, not as a reason to allocate.
+pub(crate) const MAX_FROM_CHILD: u32 = 64 << 20;
+
+/// A frame of `kind` around `body`.
+pub(crate) fn frame(kind: u8, body: &[u8]) -> Vec<u8> {
+    let length = u32::try_from(body.len()).expect("mpplugin: a control frame over 4 GiB");
+    let mut frame = Vec::with_capacity(HEADER + body.len());
+    frame.extend_from_slice(&length.to_le_bytes());
+    frame.push(kind);
+    frame.extend_from_slice(body);
+    frame
+}
+
+/// A [`MESSAGE`] frame of `value`, encoded once.
+pub(crate) fn message_frame<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError> {
+    let mut frame =
+        postcard::to_extend(value, vec![0, 0, 0, 0, MESSAGE]).map_err(EncodeError::Postcard)?;
+    let length = frame.len() - HEADER;
+    let length = u32::try_from(length).map_err(|_| EncodeError::TooLarge(length))?;
+    frame[..4].copy_from_slice(&length.to_le_bytes());
+    Ok(frame)
+}
+
+/// Reads one frame: `None` at a clean end of the stream (between frames).
+///
+/// # Errors
+/// The stream's errors; `UnexpectedEof` for a stream that ends inside a
+/// frame; `InvalidData` for a body longer than `limit`.
+pub(crate) fn read_frame(reader: &mut impl Read, limit: u32) -> io::Result<Option<(u8, Vec<u8>)>> {
+    let mut header = [0; HEADER];
+    let mut filled = 0;
+    while filled < HEADER {
+        match reader.read(&mut header[filled..]) {
+            Ok(0) if filled == 0 => return Ok(None),
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(read) => filled += read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    let length = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
+    if length > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("a frame of {length} bytes, over the limit of {limit}"),
+        ));
+    }
+    let mut body = vec![0; length as usize];
+    reader.read_exact(&mut body)?;
+    Ok(Some((header[4], body)))
+}
+
+/// What the child needs to load its plugin, [`HELLO`]'s body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Hello {
+    /// `type_name` of the host's message type.
+    pub(crate) message_type: String,
+    /// `type_name` of the constructor's argument, and its encoding.
+    pub(crate) argument: Option<(String, Vec<u8>)>,
+    /// The library's path, as the operating system's bytes.
+    pub(crate) library: Vec<u8>,
+    /// Longest a handler may run, in milliseconds.
+    pub(crate) deadline_ms: Option<u64>,
+    /// The child's address-space limit, in bytes.
+    pub(crate) memory_limit: Option<u64>,
+}
+
+type HelloTuple = (
+    String,
+    Option<(String, Vec<u8>)>,
+    Vec<u8>,
+    Option<u64>,
+    Option<u64>,
+);
+
+/// [`Hello`]'s encoding.
+pub(crate) fn hello(hello: &Hello) -> Vec<u8> {
+    let tuple: HelloTuple = (
+        hello.message_type.clone(),
+        hello.argument.clone(),
+        hello.library.clone(),
+        hello.deadline_ms,
+        hello.memory_limit,
+    );
+    postcard::to_allocvec(&tuple).expect("mpplugin: postcard encodes strings and bytes")
+}
+
+/// Reads [`hello`]'s encoding back.
+pub(crate) fn read_hello(body: &[u8]) -> Result<Hello, postcard::Error> {
+    let (message_type, argument, library, deadline_ms, memory_limit): HelloTuple =
+        postcard::from_bytes(body)?;
+    Ok(Hello {
+        message_type,
+        argument,
+        library,
+        deadline_ms,
+        memory_limit,
+    })
+}
+
+/// [`DONE`]'s body: the panic of the plugin's drop, if any.
+pub(crate) fn done(drop_panic: Option<&str>) -> Vec<u8> {
+    postcard::to_allocvec(&drop_panic).expect("mpplugin: postcard encodes strings")
+}
+
+/// Reads [`done`]'s encoding back.
+pub(crate) fn read_done(body: &[u8]) -> Result<Option<String>, postcard::Error> {
+    postcard::from_bytes(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_frame_reads_back_as_its_encoding() {
+        let frame = message_frame(&(7_u64, "seven")).unwrap();
+        let (kind, body) = read_frame(&mut frame.as_slice(), u32::MAX)
+            .unwrap()
+            .unwrap();
+        assert_eq!(kind, MESSAGE);
+        let value: (u64, String) = postcard::from_bytes(&body).unwrap();
+        assert_eq!(value, (7, "seven".to_owned()));
+    }
+
+    #[test]
+    fn frames_end_cleanly_only_between_frames() {
+        let mut stream = frame(HANDLED, b"");
+        stream.extend(frame(DONE, &done(Some("boom"))));
+        let mut reader = stream.as_slice();
+        assert_eq!(
+            read_frame(&mut reader, 64).unwrap(),
+            Some((HANDLED, vec![]))
+        );
+        let (kind, body) = read_frame(&mut reader, 64).unwrap().unwrap();
+        assert_eq!(
+            (kind, read_done(&body).unwrap()),
+            (DONE, Some("boom".to_owned()))
+        );
+        assert_eq!(read_frame(&mut reader, 64).unwrap(), None);
+
+        let cut = &stream[..stream.len() - 1];
+        let mut reader = &cut[5..];
+        let error = read_frame(&mut reader, 64).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::UnexpectedEof);
+    }
+
+    #[test]
+    fn a_frame_over_the_limit_is_refused_before_allocating() {
+        let stream = [0xff, 0xff, 0xff, 0x7f, HANDLED];
+        let error = read_frame(&mut stream.as_slice(), MAX_FROM_CHILD).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn hello_reads_back() {
+        let sent = Hello {
+            message_type: "u64".into(),
+            argument: Some(("alloc::string::String".into(), vec![1, b'a'])),
+            library: b"/tmp/libx.so".to_vec(),
+            deadline_ms: Some(250),
+            memory_limit: None,
+        };
+        assert_eq!(read_hello(&hello(&sent)).unwrap(), sent);
+    }
+}
