@@ -24,6 +24,7 @@ use super::wire::{self, Hello};
 use crate::load::{LoadedPlugin, PluginLibrary};
 use crate::message::Message;
 use crate::plugin::{Handled, Plugin};
+use crate::shape::Shape;
 
 /// The variable that puts a program in child mode; its value is the
 /// parent's process id.
@@ -52,7 +53,7 @@ const EXIT_DEADLINE: i32 = 72;
 /// For plugins constructed with an argument, see [`ChildMain::argument`].
 // The examples show `main` because where the line goes is their point.
 #[allow(clippy::needless_doctest_main)]
-pub fn child_main<T: DeserializeOwned + Send + Sync + 'static>() {
+pub fn child_main<T: DeserializeOwned + Shape + Send + Sync>() {
     ChildMain::<T>::new().run();
 }
 
@@ -75,13 +76,13 @@ pub struct ChildMain<T: 'static> {
     arguments: Vec<(&'static str, Instantiate<T>)>,
 }
 
-impl<T: DeserializeOwned + Send + Sync + 'static> Default for ChildMain<T> {
+impl<T: DeserializeOwned + Shape + Send + Sync> Default for ChildMain<T> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<T: DeserializeOwned + Send + Sync + 'static> ChildMain<T> {
+impl<T: DeserializeOwned + Shape + Send + Sync> ChildMain<T> {
     /// A child that constructs plugins without argument.
     pub fn new() -> Self {
         Self {
@@ -92,7 +93,7 @@ impl<T: DeserializeOwned + Send + Sync + 'static> ChildMain<T> {
     /// Also constructs plugins with an argument of type `A`, attached with
     /// [`Host::attach_with`](super::Host::attach_with).
     #[must_use]
-    pub fn argument<A: DeserializeOwned + 'static>(mut self) -> Self {
+    pub fn argument<A: DeserializeOwned + Shape>(mut self) -> Self {
         self.arguments
             .push((type_name::<A>(), instantiate_with::<T, A>));
         self
@@ -264,7 +265,7 @@ impl<T: DeserializeOwned + Send + Sync + 'static> ChildMain<T> {
     }
 }
 
-fn instantiate_with<T: Send + Sync + 'static, A: DeserializeOwned + 'static>(
+fn instantiate_with<T: Shape + Send + Sync, A: DeserializeOwned + Shape>(
     library: &PluginLibrary,
     bytes: &[u8],
 ) -> Result<LoadedPlugin<T>, String> {

@@ -15,7 +15,7 @@
 //! in a child:
 //!
 //! ```no_run
-//! #[derive(serde::Serialize, serde::Deserialize)]
+//! #[derive(serde::Serialize, serde::Deserialize, mpplugin::Shape)]
 //! # struct Command;
 //! # fn plugin_path() -> &'static str { "" }
 //! fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -42,7 +42,8 @@
 //!
 //! A message is serialised once per [`send`](Host::send) with serde in
 //! postcard's format, and the same bytes are written to every child. It
-//! must be `Serialize` in the host and `Deserialize` in the child; a
+//! must be `Serialize` in the host, and `Deserialize` and
+//! [`Shape`](crate::Shape) (what the loader compares) in the child; a
 //! message that does not serialise is handed back by `send` with the error,
 //! and reaches no plugin. The child deserialises its own copy: a channel
 //! sender inside a message cannot cross a process.
