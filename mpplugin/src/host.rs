@@ -6,6 +6,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::exit::{Delivery, Exit, PluginId, SendError, TrySendError};
+use crate::handover::Replaced;
 use crate::message::Message;
 use crate::plugin::Plugin;
 use crate::roster::{Attached, DEFAULT_CAPACITY, Roster, Sending, delivery_or_error};
@@ -79,17 +80,69 @@ impl<T: Send + Sync + 'static> Host<T> {
     pub fn attach_with_capacity(&mut self, plugin: impl Plugin<T>, capacity: usize) -> PluginId {
         let id = self.roster.next_id();
         let worker = Arc::new(Worker::new(id, Box::new(plugin), capacity));
-        let running = Arc::clone(&worker);
-        let thread = thread::Builder::new()
-            .name(format!("mpplugin {}", worker.name))
-            .spawn(move || running.run_blocking())
-            .expect("mpplugin: cannot start a plugin thread");
+        let thread = spawn(&worker);
         self.roster.plugins.push(Attached {
             worker,
             join: Some(thread),
             gone: false,
         });
         id
+    }
+
+    /// Replaces plugin `id` with `plugin`, which keeps the id: every
+    /// message sent before this call reaches the old plugin, every message
+    /// sent after it the new one, none lost, duplicated or reordered.
+    /// Never waits for the old plugin: the swap travels through the
+    /// plugin's queue, behind the messages already in it, and its thread
+    /// makes it there. The old plugin's exit arrives through the
+    /// [`Replaced`] returned; [`end`](Host::end) reports the last plugin
+    /// of each id only.
+    ///
+    /// A plugin that has ended (detached or panicked) is replaced too: the
+    /// new one runs on a thread of its own, with a queue of the old one's
+    /// capacity, and the old exit is in the [`Replaced`] at once.
+    ///
+    /// Typically the new plugin is a rebuilt library's (see
+    /// [reloading](mod@crate::load#reloading)):
+    ///
+    /// ```no_run
+    /// # use mpplugin::{Host, PluginLibrary};
+    /// # let mut host = Host::<u64>::new();
+    /// # let path = "target/debug/libcounter.so";
+    /// // SAFETY: built from source we trust, with our toolchain and allocator.
+    /// let id = host.attach(unsafe { mpplugin::load::<u64>(path) }?);
+    /// host.send(1)?;
+    /// // ... the plugin is rebuilt at `path` ...
+    /// // SAFETY: as above.
+    /// let library = unsafe { PluginLibrary::open(path) }?;
+    /// let old = host.replace(id, library.instantiate::<u64>()?);
+    /// host.send(2)?;
+    /// assert_eq!(old.wait().handled, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Panics
+    /// If this host has no plugin `id`, or the operating system cannot start
+    /// a thread for a plugin that had ended.
+    pub fn replace(&mut self, id: PluginId, plugin: impl Plugin<T>) -> Replaced {
+        let (replaced, refused) = self.roster.offer_swap(id, Box::new(plugin));
+        if let Some(mut swap) = refused {
+            let attached = self.roster.attached(id);
+            let plugin = swap
+                .take_plugin()
+                .expect("mpplugin: a swap handed back keeps its plugin");
+            let capacity = attached.worker.queue.capacity();
+            let worker = Arc::new(Worker::new(id, plugin, capacity));
+            let thread = spawn(&worker);
+            let old = std::mem::replace(&mut attached.worker, worker);
+            attached.gone = false;
+            let exit = match attached.join.replace(thread) {
+                Some(thread) => join(thread, &old),
+                None => old.abandon(),
+            };
+            swap.report(exit);
+        }
+        replaced
     }
 
     /// Queues the message for every running plugin, waiting while a queue is
@@ -187,6 +240,14 @@ impl<T: Send + Sync + 'static> Host<T> {
             .filter_map(|mut attached| Some(join(attached.join.take()?, &attached.worker)))
             .collect()
     }
+}
+
+fn spawn<T: Send + Sync + 'static>(worker: &Arc<Worker<T>>) -> JoinHandle<Exit> {
+    let running = Arc::clone(worker);
+    thread::Builder::new()
+        .name(format!("mpplugin {}", worker.name()))
+        .spawn(move || running.run_blocking())
+        .expect("mpplugin: cannot start a plugin thread")
 }
 
 fn join<T: 'static>(thread: JoinHandle<Exit>, worker: &Worker<T>) -> Exit {

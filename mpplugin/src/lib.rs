@@ -139,6 +139,7 @@ pub mod abi;
 pub mod build;
 mod exit;
 mod file_name;
+mod handover;
 mod host;
 pub mod load;
 pub mod logging;
@@ -160,6 +161,7 @@ pub mod __private;
 
 pub use exit::{Delivery, Ending, Exit, PluginId, SendError, TrySendError};
 pub use file_name::library_file_name;
+pub use handover::Replaced;
 pub use host::Host;
 pub use load::{LoadError, LoadedPlugin, OpenOptions, PluginInfo, PluginLibrary, load, load_with};
 pub use message::Message;

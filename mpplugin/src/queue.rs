@@ -23,6 +23,15 @@
 //! settles before it waits for room too, so a write never stays unsettled
 //! while the host waits.
 //!
+//! A mark (see [`Queue::mark`]) is a word beside the ring that the producer
+//! sets and the consumer takes: the host's way to say "look at the worker's
+//! side slot before the next message" (a plugin replaced, see `worker.rs`).
+//! The producer sets it before it writes any later message, then issues the
+//! same fence as a send and wakes a sleeping consumer; a consumer on its way
+//! to sleep reads it after its fence. So a mark wakes the consumer by
+//! itself, and a consumer that has taken a message written after the mark
+//! sees the mark when it next takes it.
+//!
 //! The consumer moves everything queued out in one go (a whole batch) and
 //! publishes the new head once. A consumer thread that finds its queue empty
 //! yields a few times before it sleeps, so that the producer fills a batch
@@ -188,6 +197,8 @@ pub(crate) struct Queue<T> {
     /// Set when a host is dropped without `end`: the worker stops before the
     /// next message instead of draining the queue.
     discard: AtomicBool,
+    /// Set by [`Queue::mark`], taken by [`Queue::take_mark`].
+    marked: AtomicBool,
 }
 
 // SAFETY: the slots are the only part not already `Send + Sync`. A slot is
@@ -238,6 +249,7 @@ impl<T> Queue<T> {
             consumer_waiter: Sleeper(sync::Mutex::new(None)),
             producer_waiter: Sleeper(sync::Mutex::new(None)),
             discard: AtomicBool::new(false),
+            marked: AtomicBool::new(false),
         })
     }
 
@@ -422,6 +434,36 @@ impl<T> Queue<T> {
         .await;
     }
 
+    /// How many messages were ever written, counted as the consumer counts
+    /// what it takes (wrapping with [`position`]). Producer only.
+    pub(crate) fn written(&self) -> u64 {
+        count(self.tail().load(Ordering::Relaxed)) as u64
+    }
+
+    /// The capacity the queue was made with.
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Tells the consumer to look at what the host put beside the queue,
+    /// before any message written after this call: wakes it if it sleeps,
+    /// even if no message follows. Producer only, with nothing unsettled.
+    pub(crate) fn mark(&self) {
+        self.marked.store(true, Ordering::Release);
+        // As a send's settle: either the consumer, on its way to sleep, sees
+        // the mark after its fence, or this sees `SLEEPING` and wakes it.
+        fence(Ordering::SeqCst);
+        if self.state().load(Ordering::Acquire) & SLEEPING != 0 {
+            self.wake_consumer();
+        }
+    }
+
+    /// Whether the producer marked the queue since the last call; clears
+    /// the mark. Consumer only.
+    pub(crate) fn take_mark(&self) -> bool {
+        self.marked.load(Ordering::Acquire) && self.marked.swap(false, Ordering::AcqRel)
+    }
+
     /// The host sends nothing more; the worker drains what is queued.
     /// Producer only, with nothing unsettled.
     pub(crate) fn close(&self) {
@@ -445,8 +487,9 @@ impl<T> Queue<T> {
     }
 
     /// Moves everything queued into `batch`, or, with nothing queued,
-    /// registers `waiter` and sleeps. `Ready(false)` when the queue is closed
-    /// and drained. Consumer only.
+    /// registers `waiter` and sleeps. `Ready(true)` with nothing moved when
+    /// the queue is marked ([`Queue::take_mark`] says so); `Ready(false)`
+    /// when the queue is closed and drained. Consumer only.
     fn poll_pop(
         &self,
         batch: &mut VecDeque<Message<T>>,
@@ -479,6 +522,12 @@ impl<T> Queue<T> {
                 }
                 return Poll::Ready(true);
             }
+            if self.marked.load(Ordering::Acquire) {
+                if self.state().load(Ordering::Relaxed) & SLEEPING != 0 {
+                    self.state().fetch_and(!SLEEPING, Ordering::Relaxed);
+                }
+                return Poll::Ready(true);
+            }
             if tail & CLOSED != 0 {
                 return Poll::Ready(false);
             }
@@ -492,7 +541,7 @@ impl<T> Queue<T> {
             // sees `SLEEPING` and wakes the waiter just registered.
             fence(Ordering::SeqCst);
             let now = self.tail().load(Ordering::Acquire);
-            if now == tail {
+            if now == tail && !self.marked.load(Ordering::Acquire) {
                 return Poll::Pending;
             }
             tail = now;
@@ -549,6 +598,12 @@ impl<T> Queue<T> {
             drop_panics: drop_each_contained(unhandled),
         }
     }
+}
+
+/// A count of messages as [`Queue::written`] gives it: counts wrap at
+/// 2^61 on 64-bit machines.
+pub(crate) fn position(taken: u64) -> u64 {
+    taken & (usize::MAX / ONE) as u64
 }
 
 /// What [`Queue::finish`] found left in the ring.

@@ -6,7 +6,9 @@
 use std::sync::Arc;
 
 use crate::exit::{Delivery, PluginId, SendError, TrySendError};
+use crate::handover::{Replaced, Swap};
 use crate::message::Message;
+use crate::plugin::Plugin;
 use crate::queue::{Room, Settled, Write, fence_writes};
 use crate::worker::Worker;
 
@@ -60,6 +62,38 @@ impl<T: Send + Sync + 'static, J> Roster<T, J> {
 
     pub(crate) fn next_id(&self) -> PluginId {
         PluginId(self.plugins.len() as u64)
+    }
+
+    /// The first half of a replace: offers plugin `id`'s worker a swap to
+    /// `plugin` after every message written so far. `Some(swap)` back when
+    /// the worker has ended and takes no swap: the host starts a new worker
+    /// for the new plugin, in the same place, and reports the old exit
+    /// through the swap.
+    ///
+    /// # Panics
+    /// If this host has no plugin `id`.
+    pub(crate) fn offer_swap(
+        &mut self,
+        id: PluginId,
+        plugin: Box<dyn Plugin<T>>,
+    ) -> (Replaced, Option<Swap<T>>) {
+        let attached = self.attached(id);
+        let (swap, replaced) = Swap::new(id, plugin, attached.worker.queue.written());
+        (replaced, attached.worker.offer(swap).err())
+    }
+
+    /// Plugin `id`.
+    ///
+    /// # Panics
+    /// If this host has no plugin `id`.
+    pub(crate) fn attached(&mut self, id: PluginId) -> &mut Attached<T, J> {
+        let count = self.plugins.len();
+        self.plugins
+            .get_mut(id.0 as usize)
+            .filter(|attached| attached.worker.id == id)
+            .unwrap_or_else(|| {
+                panic!("mpplugin: replace of {id}, which this host does not have (it has {count} plugins): use an id that this host's attach returned")
+            })
     }
 
     pub(crate) fn running(&mut self) -> impl Iterator<Item = &mut Attached<T, J>> {

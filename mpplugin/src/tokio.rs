@@ -22,6 +22,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::exit::{Delivery, Exit, PluginId, SendError, TrySendError};
+use crate::handover::Replaced;
 use crate::message::Message;
 use crate::plugin::Plugin;
 use crate::roster::{Attached, DEFAULT_CAPACITY, Roster, Sending, delivery_or_error};
@@ -168,27 +169,56 @@ impl<T: Send + Sync + 'static> Host<T> {
     ) -> PluginId {
         let id = self.roster.next_id();
         let worker = Arc::new(Worker::new(id, Box::new(plugin), capacity));
-        let running = Arc::clone(&worker);
-        let join = match execution {
-            Execution::Task => Join::Task(::tokio::spawn(async move { running.run_async().await })),
-            Execution::Blocking => {
-                let (exit, exited) = oneshot::channel();
-                thread::Builder::new()
-                    .name(format!("mpplugin {}", worker.name))
-                    .spawn(move || {
-                        // No receiver left: the host abandoned the plugin.
-                        let _ = exit.send(running.run_blocking());
-                    })
-                    .expect("mpplugin: cannot start a plugin thread");
-                Join::Thread(exited)
-            }
-        };
+        let join = spawn(&worker, execution);
         self.roster.plugins.push(Attached {
             worker,
             join: Some(join),
             gone: false,
         });
         id
+    }
+
+    /// Replaces plugin `id` with `plugin`, which keeps the id: every
+    /// message sent before this call reaches the old plugin, every message
+    /// sent after it the new one, none lost, duplicated or reordered.
+    /// Never waits for the old plugin: the swap travels through the
+    /// plugin's queue, behind the messages already in it, and its task or
+    /// thread makes it there. The old plugin's exit arrives through the
+    /// [`Replaced`] returned (`.await` it); [`end`](Host::end) reports the
+    /// last plugin of each id only. The new plugin runs as the old one did
+    /// ([`Execution`]).
+    ///
+    /// A plugin that has ended (detached or panicked) is replaced too: the
+    /// new one gets a task or thread of its own, with a queue of the old
+    /// one's capacity, and this awaits the old one's last steps (dropping
+    /// it), so that its exit is in the [`Replaced`] at once.
+    ///
+    /// # Panics
+    /// If this host has no plugin `id`; for a plugin that had ended, as
+    /// [`attach_with`](Host::attach_with).
+    pub async fn replace(&mut self, id: PluginId, plugin: impl Plugin<T>) -> Replaced {
+        let (replaced, refused) = self.roster.offer_swap(id, Box::new(plugin));
+        if let Some(mut swap) = refused {
+            let attached = self.roster.attached(id);
+            let plugin = swap
+                .take_plugin()
+                .expect("mpplugin: a swap handed back keeps its plugin");
+            let execution = match attached.join {
+                Some(Join::Thread(_)) => Execution::Blocking,
+                _ => Execution::Task,
+            };
+            let capacity = attached.worker.queue.capacity();
+            let worker = Arc::new(Worker::new(id, plugin, capacity));
+            let join = spawn(&worker, execution);
+            let old = std::mem::replace(&mut attached.worker, worker);
+            attached.gone = false;
+            let exit = match attached.join.replace(join) {
+                Some(mut join) => join.exit(&old).await,
+                None => old.abandon(),
+            };
+            swap.report(exit);
+        }
+        replaced
     }
 
     /// Queues the message for every running plugin, waiting while a queue is
@@ -298,6 +328,24 @@ impl<T: Send + Sync + 'static> Host<T> {
             exits.push(exit);
         }
         exits
+    }
+}
+
+fn spawn<T: Send + Sync + 'static>(worker: &Arc<Worker<T>>, execution: Execution) -> Join {
+    let running = Arc::clone(worker);
+    match execution {
+        Execution::Task => Join::Task(::tokio::spawn(async move { running.run_async().await })),
+        Execution::Blocking => {
+            let (exit, exited) = oneshot::channel();
+            thread::Builder::new()
+                .name(format!("mpplugin {}", worker.name()))
+                .spawn(move || {
+                    // No receiver left: the host abandoned the plugin.
+                    let _ = exit.send(running.run_blocking());
+                })
+                .expect("mpplugin: cannot start a plugin thread");
+            Join::Thread(exited)
+        }
     }
 }
 

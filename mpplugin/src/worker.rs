@@ -4,6 +4,16 @@
 //! [`Exit`]. It runs on a thread of the std host or as a task of the tokio
 //! host, and knows neither host. It holds no `unsafe`: the ring is
 //! `queue.rs`'s.
+//!
+//! A replace reaches the worker as a [`Swap`] in a side slot, announced by a
+//! mark on the queue ([`Queue::mark`]) set before any later message is
+//! written: the worker counts the messages it takes, and before the message
+//! at the swap's position it drops the old plugin, reports its exit through
+//! the swap, and runs the new one. An old plugin that ended (detached or
+//! panicked) before its swap's position leaves the messages up to it
+//! unhandled, counted in its exit, and the worker goes on to the swap; one
+//! that ended with no swap offered closes the side slot, so that a later
+//! replace starts a new worker instead.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,10 +21,11 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use crate::exit::{Ending, Exit, PluginId};
+use crate::handover::Swap;
 use crate::message::{Message, take_drop_panics};
 use crate::plugin::Handled;
 use crate::plugin::Plugin;
-use crate::queue::{Queue, drop_each_contained};
+use crate::queue::{Queue, drop_each_contained, position};
 
 /// One attached plugin: its queue and the plugin itself.
 ///
@@ -23,14 +34,23 @@ use crate::queue::{Queue, drop_each_contained};
 /// the plugin and drop it: after the host is gone, no plugin code runs.
 pub(crate) struct Worker<T: 'static> {
     pub(crate) id: PluginId,
-    pub(crate) name: String,
+    /// The name of the plugin running now.
+    name: Mutex<String>,
     pub(crate) queue: Queue<T>,
     slot: Mutex<Option<Box<dyn Plugin<T>>>>,
+    /// Swaps offered by the host and not yet taken by the worker.
+    swaps: Mutex<Swaps<T>>,
     /// Calls of `handle_message` so far, the one in progress included: what
     /// a host reports of a plugin it abandons.
     calls: AtomicU64,
     /// Set once the worker has ended, for a host that waits with a deadline.
     ended: Ended,
+}
+
+struct Swaps<T: 'static> {
+    offered: VecDeque<Swap<T>>,
+    /// The worker takes no more swaps: its last plugin has ended.
+    closed: bool,
 }
 
 /// Whether a worker has ended, for a host that waits for it with a deadline
@@ -72,9 +92,17 @@ impl Ended {
 /// yields, so that a busy plugin cannot keep other tasks off its thread.
 const TASK_BUDGET: u32 = 128;
 
-struct Progress<T> {
+struct Progress<T: 'static> {
     batch: VecDeque<Message<T>>,
+    /// Messages taken from the queue so far, by every plugin of the worker:
+    /// the position swaps are placed at.
+    taken: u64,
+    /// Swaps taken from the side slot, in position order.
+    swaps: VecDeque<Swap<T>>,
+    // The rest is the running plugin's, reset at a swap.
     handled: u64,
+    /// Messages taken after the plugin ended, before its swap.
+    unhandled: u64,
     ending: Option<Ending>,
     /// Messages released by this worker whose `Drop` panicked.
     drop_panics: u64,
@@ -94,9 +122,13 @@ impl<T: Send + Sync + 'static> Worker<T> {
         };
         Self {
             id,
-            name: plugin.name().to_owned(),
+            name: Mutex::new(plugin.name().to_owned()),
             queue,
             slot: Mutex::new(Some(plugin)),
+            swaps: Mutex::new(Swaps {
+                offered: VecDeque::new(),
+                closed: false,
+            }),
             calls: AtomicU64::new(0),
             ended: Ended {
                 ended: Mutex::new(false),
@@ -106,52 +138,150 @@ impl<T: Send + Sync + 'static> Worker<T> {
     }
 
     /// Handles the batch until it is empty, `limit` messages were handled,
-    /// or the plugin ends. Returns how many messages were handled.
+    /// or the plugin ends with no swap to go on to, making each swap that
+    /// falls due on the way. Returns how many messages were handled.
     fn handle_batch(&self, progress: &mut Progress<T>, limit: u32) -> u32 {
         let mut slot = self.slot();
-        let Some(plugin) = slot.as_mut() else {
-            // The host took the plugin to drop it.
-            progress.ending = Some(Ending::Finished);
-            return 0;
-        };
         // A message whose value the handler drops (the last reference)
         // and whose `Drop` panics is contained by `Message`'s drop, in the
         // plugin's copy of mpplugin, and counted on this thread there: not
         // the plugin's panic. Counts are per thread and a task may change
-        // threads between batches, so they are read around each batch.
+        // threads between batches, so they are read around each batch, and
+        // at a swap for the old plugin.
         take_drop_panics();
-        plugin.__mpplugin_message_drop_panics();
+        if let Some(plugin) = slot.as_mut() {
+            plugin.__mpplugin_message_drop_panics();
+        }
         let mut count = 0;
-        while count < limit {
+        loop {
+            while self.swap_due(progress) {
+                self.swap(&mut slot, progress);
+            }
+            let Some(plugin) = slot.as_mut() else {
+                // The host took the plugin to drop it.
+                progress.ending.get_or_insert(Ending::Finished);
+                break;
+            };
+            if (progress.ending.is_some() && progress.swaps.is_empty()) || count >= limit {
+                break;
+            }
             if self.queue.discarding() {
                 // Dropped or abandoned by its host: nobody reads this exit.
-                progress.ending = Some(Ending::Finished);
+                progress.ending.get_or_insert(Ending::Finished);
                 break;
             }
             let Some(message) = progress.batch.pop_front() else {
                 break;
             };
+            progress.taken += 1;
+            if progress.ending.is_some() {
+                // Sent to a plugin that has ended, before its successor
+                // takes over.
+                progress.unhandled += 1;
+                progress.drop_panics += drop_each_contained([message]);
+                continue;
+            }
             count += 1;
             progress.handled += 1;
             self.calls.store(progress.handled, Ordering::Relaxed);
             match plugin.__mpplugin_handle(message) {
                 Handled::Continue => {}
-                Handled::Detach(status) => {
-                    progress.ending = Some(Ending::Detached(status));
-                    break;
-                }
-                Handled::Panicked(message) => {
-                    progress.ending = Some(Ending::Panicked(message));
-                    break;
-                }
+                Handled::Detach(status) => progress.ending = Some(Ending::Detached(status)),
+                Handled::Panicked(message) => progress.ending = Some(Ending::Panicked(message)),
             }
         }
-        progress.drop_panics += take_drop_panics() + plugin.__mpplugin_message_drop_panics();
+        progress.drop_panics += take_drop_panics();
+        if let Some(plugin) = slot.as_mut() {
+            progress.drop_panics += plugin.__mpplugin_message_drop_panics();
+        }
         count
     }
 
-    fn exit(&self, progress: Progress<T>) -> Exit {
+    /// Makes the first swap: the old plugin dropped and its exit reported,
+    /// the new one in the slot. With the slot empty or the queue discarded
+    /// (the host is dropping its plugins), the new plugin is dropped
+    /// instead, reported abandoned.
+    fn swap(&self, slot: &mut Option<Box<dyn Plugin<T>>>, progress: &mut Progress<T>) {
+        let Some(mut swap) = progress.swaps.pop_front() else {
+            return;
+        };
+        if slot.is_none() || self.queue.discarding() {
+            // Nobody is left to run the new plugin: the swap, dropped,
+            // drops it and reports it abandoned.
+            return;
+        }
+        let Some(new) = swap.take_plugin() else {
+            return;
+        };
+        let new_name = new.name().to_owned();
+        if let Some(old) = slot.as_mut() {
+            progress.drop_panics += take_drop_panics() + old.__mpplugin_message_drop_panics();
+        }
+        // Counted from here on for the new plugin.
+        new.__mpplugin_message_drop_panics();
+        let drop_panic = slot.replace(new).and_then(|old| old.__mpplugin_drop());
+        let name = std::mem::replace(&mut *self.name(), new_name);
+        self.calls.store(0, Ordering::Relaxed);
+        swap.report(Exit {
+            id: self.id,
+            name,
+            ending: progress.ending.take().unwrap_or(Ending::Finished),
+            handled: std::mem::take(&mut progress.handled),
+            unhandled: std::mem::take(&mut progress.unhandled),
+            drop_panic,
+            message_drop_panics: std::mem::take(&mut progress.drop_panics),
+        });
+    }
+
+    /// Moves the swaps the host offered into `progress`, if it marked the
+    /// queue since the last look. `close`: the plugin has ended; if no swap
+    /// is offered or pending either, take no more (the host then starts a
+    /// new worker for a replace). Returns whether a swap is pending.
+    fn take_swaps(&self, progress: &mut Progress<T>, close: bool) -> bool {
+        if close || self.queue.take_mark() {
+            let mut swaps = self.swaps();
+            self.queue.take_mark();
+            progress.swaps.extend(swaps.offered.drain(..));
+            if close && progress.swaps.is_empty() {
+                swaps.closed = true;
+            }
+        }
+        !progress.swaps.is_empty()
+    }
+
+    /// Offers a swap to the worker, or hands it back if the worker takes no
+    /// more (its plugin has ended): then the host starts a new worker.
+    pub(crate) fn offer(&self, swap: Swap<T>) -> Result<(), Swap<T>> {
+        let mut swaps = self.swaps();
+        if swaps.closed {
+            return Err(swap);
+        }
+        swaps.offered.push_back(swap);
+        self.queue.mark();
+        Ok(())
+    }
+
+    /// Whether a swap falls due before the next message.
+    fn swap_due(&self, progress: &Progress<T>) -> bool {
+        progress
+            .swaps
+            .front()
+            .is_some_and(|swap| swap.at == position(progress.taken))
+    }
+
+    fn exit(&self, mut progress: Progress<T>) -> Exit {
+        {
+            let mut swaps = self.swaps();
+            swaps.closed = true;
+            progress.swaps.extend(swaps.offered.drain(..));
+        }
         let left = self.queue.finish();
+        // Swaps whose position the queue never reached (the host dropped
+        // or abandoned the plugin): made now, each plugin reporting what it
+        // did.
+        while !progress.swaps.is_empty() {
+            self.swap(&mut self.slot(), &mut progress);
+        }
         let in_batch = progress.batch.len() as u64;
         let drop_panics =
             progress.drop_panics + left.drop_panics + drop_each_contained(progress.batch);
@@ -159,10 +289,10 @@ impl<T: Send + Sync + 'static> Worker<T> {
         let drop_panic = plugin.and_then(|plugin| plugin.__mpplugin_drop());
         let exit = Exit {
             id: self.id,
-            name: self.name.clone(),
+            name: self.name().clone(),
             ending: progress.ending.unwrap_or(Ending::Finished),
             handled: progress.handled,
-            unhandled: in_batch + left.unhandled,
+            unhandled: progress.unhandled + in_batch + left.unhandled,
             drop_panic,
             message_drop_panics: drop_panics,
         };
@@ -173,7 +303,10 @@ impl<T: Send + Sync + 'static> Worker<T> {
     fn progress() -> Progress<T> {
         Progress {
             batch: VecDeque::new(),
+            taken: 0,
+            swaps: VecDeque::new(),
             handled: 0,
+            unhandled: 0,
             ending: None,
             drop_panics: 0,
         }
@@ -182,8 +315,22 @@ impl<T: Send + Sync + 'static> Worker<T> {
     /// Runs the plugin on the calling thread until it ends.
     pub(crate) fn run_blocking(&self) -> Exit {
         let mut progress = Self::progress();
-        while progress.ending.is_none() && self.queue.pop_blocking(&mut progress.batch) {
+        loop {
+            if progress.ending.is_some() && !self.take_swaps(&mut progress, true) {
+                break;
+            }
+            if self.swap_due(&progress) {
+                // Due with nothing more to take (the mark already taken):
+                // made now, not at the next message.
+                self.handle_batch(&mut progress, u32::MAX);
+                continue;
+            }
+            let more = self.queue.pop_blocking(&mut progress.batch);
+            self.take_swaps(&mut progress, false);
             self.handle_batch(&mut progress, u32::MAX);
+            if !more {
+                break;
+            }
         }
         self.exit(progress)
     }
@@ -193,11 +340,19 @@ impl<T: Send + Sync + 'static> Worker<T> {
     pub(crate) async fn run_async(&self) -> Exit {
         let mut progress = Self::progress();
         let mut since_pause = 0;
-        while progress.ending.is_none() {
-            if progress.batch.is_empty() && !self.queue.pop_async(&mut progress.batch).await {
+        loop {
+            if progress.ending.is_some() && !self.take_swaps(&mut progress, true) {
                 break;
             }
+            let mut more = true;
+            if progress.batch.is_empty() && !self.swap_due(&progress) {
+                more = self.queue.pop_async(&mut progress.batch).await;
+                self.take_swaps(&mut progress, false);
+            }
             since_pause += self.handle_batch(&mut progress, TASK_BUDGET - since_pause);
+            if !more {
+                break;
+            }
             if since_pause >= TASK_BUDGET {
                 since_pause = 0;
                 ::tokio::task::yield_now().await;
@@ -210,6 +365,17 @@ impl<T: Send + Sync + 'static> Worker<T> {
 impl<T: 'static> Worker<T> {
     fn slot(&self) -> MutexGuard<'_, Option<Box<dyn Plugin<T>>>> {
         self.slot.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn swaps(&self) -> MutexGuard<'_, Swaps<T>> {
+        // Nothing panics while holding this lock.
+        self.swaps.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The name of the plugin running now.
+    pub(crate) fn name(&self) -> MutexGuard<'_, String> {
+        // Nothing panics while holding this lock.
+        self.name.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Whether the worker has ended (its exit made, its plugin dropped) by
@@ -226,7 +392,7 @@ impl<T: 'static> Worker<T> {
         self.queue.close_and_discard();
         Exit {
             id: self.id,
-            name: self.name.clone(),
+            name: self.name().clone(),
             ending: Ending::Abandoned,
             handled: self.calls.load(Ordering::Relaxed),
             unhandled: 0,
@@ -240,7 +406,7 @@ impl<T: 'static> Worker<T> {
     pub(crate) fn failed(&self, why: String) -> Exit {
         Exit {
             id: self.id,
-            name: self.name.clone(),
+            name: self.name().clone(),
             ending: Ending::Panicked(why),
             handled: self.calls.load(Ordering::Relaxed),
             unhandled: 0,

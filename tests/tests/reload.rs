@@ -1,11 +1,14 @@
 //! Reloading: a plugin file rebuilt at a path already loaded is loaded anew
-//! (from a private copy), with every check; the two builds are real builds
-//! of fixture `reload`, the second changed (feature `second`).
+//! (from a private copy), with every check, and a host replaces the running
+//! plugin with the new build under a stream of messages; the two builds are
+//! real builds of fixture `reload`, the second changed (feature `second`).
 
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use fixture_types::Event;
-use mpplugin::{LoadError, LoadedPlugin, PluginLibrary};
+use mpplugin::tokio::Execution;
+use mpplugin::{Ending, Exit, Host, LoadError, LoadedPlugin, PluginId, PluginLibrary};
 use mpplugin_tests::fixtures::{reload_builds, report};
 
 fn open(path: &Path) -> Result<PluginLibrary, LoadError> {
@@ -163,5 +166,177 @@ fn a_hundred_reloads_in_one_process_each_load_the_build_at_the_path() {
     assert_eq!(mapped("libhundred_tally.so"), 100);
     for (name, round, mut plugin) in plugins {
         assert_eq!(which(&mut plugin), format!("{name}: {round}"));
+    }
+}
+
+// ---- a host replaces a running plugin with the rebuilt one ----
+
+/// What a build reports after handling `values` in order.
+fn tallied(build: &str, values: impl IntoIterator<Item = u64>) -> String {
+    let values: Vec<String> = values.into_iter().map(|value| value.to_string()).collect();
+    format!("{build}: {}", values.join(","))
+}
+
+/// A path holding the first build, loaded; the second build put there, to
+/// be loaded by the caller after.
+fn first_then_rebuilt(test: &str) -> (PathBuf, LoadedPlugin<Event>) {
+    let (first, second) = reload_builds();
+    let path = scratch(test).join(format!("lib{test}_tally.so"));
+    install(first, &path);
+    let plugin = tally(&open(&path).unwrap());
+    install(second, &path);
+    (path, plugin)
+}
+
+fn replies() -> (SyncSender<String>, Receiver<String>) {
+    // Room for every reply: no plugin ever waits on the test.
+    sync_channel(8)
+}
+
+/// The old plugin's exit after handling 200 values and a report, the new
+/// one's after 200 more and a report: nothing lost, duplicated or moved
+/// across the swap.
+fn assert_swapped(id: PluginId, old: &Exit, exits: &[Exit], answers: &Receiver<String>) {
+    assert_eq!(answers.recv().unwrap(), tallied("first", 0..200));
+    assert_eq!(answers.recv().unwrap(), tallied("second", 200..400));
+    assert_eq!(
+        (old.id, &old.ending, old.handled, old.unhandled),
+        (id, &Ending::Finished, 201, 0)
+    );
+    assert_eq!(exits.len(), 1, "{exits:?}");
+    assert_eq!(
+        (exits[0].id, &exits[0].ending, exits[0].handled),
+        (id, &Ending::Finished, 201)
+    );
+}
+
+#[test]
+fn the_std_host_replaces_a_plugin_mid_stream_at_capacity_one_losing_nothing() {
+    let (path, plugin) = first_then_rebuilt("std_swap");
+    let mut host = Host::<Event>::new();
+    let id = host.attach_with_capacity(plugin, 1);
+    let (reply, answers) = replies();
+    for value in 0..200 {
+        host.send(Event::Add(value)).unwrap();
+    }
+    host.send(Event::Report(reply.clone())).unwrap();
+    let replaced = host.replace(id, tally(&open(&path).unwrap()));
+    for value in 200..400 {
+        host.send(Event::Add(value)).unwrap();
+    }
+    host.send(Event::Report(reply)).unwrap();
+    let old = replaced.wait();
+    let exits = host.end();
+    assert_swapped(id, &old, &exits, &answers);
+}
+
+fn tokio_swap(test: &str, execution: Execution) {
+    let (path, plugin) = first_then_rebuilt(test);
+    let runtime = mpplugin_tests::driver::two_worker_runtime();
+    runtime.block_on(async {
+        let mut host = mpplugin::tokio::Host::<Event>::new();
+        let id = host.attach_with(plugin, 1, execution);
+        let (reply, answers) = replies();
+        for value in 0..200 {
+            host.send(Event::Add(value)).await.unwrap();
+        }
+        host.send(Event::Report(reply.clone())).await.unwrap();
+        let replaced = host.replace(id, tally(&open(&path).unwrap())).await;
+        for value in 200..400 {
+            host.send(Event::Add(value)).await.unwrap();
+        }
+        host.send(Event::Report(reply)).await.unwrap();
+        let old = replaced.await;
+        let exits = host.end().await;
+        assert_swapped(id, &old, &exits, &answers);
+    });
+}
+
+#[test]
+fn the_tokio_host_replaces_a_task_plugin_mid_stream_at_capacity_one_losing_nothing() {
+    tokio_swap("tokio_task_swap", Execution::Task);
+}
+
+#[test]
+fn the_tokio_host_replaces_a_blocking_plugin_mid_stream_at_capacity_one_losing_nothing() {
+    tokio_swap("tokio_blocking_swap", Execution::Blocking);
+}
+
+#[test]
+fn a_replace_with_nothing_sent_after_it_is_made_without_a_later_message() {
+    let (path, plugin) = first_then_rebuilt("idle_swap");
+    let mut host = Host::<Event>::new();
+    let id = host.attach_with_capacity(plugin, 1);
+    host.send(Event::Add(1)).unwrap();
+    // Nothing follows: the worker, asleep or not, makes the swap by itself.
+    let done = mpplugin_tests::watchdog::watchdog(
+        "a swap with no message after it (a lost wake-up?)".to_owned(),
+        std::time::Duration::from_secs(60),
+    );
+    let old = host.replace(id, tally(&open(&path).unwrap())).wait();
+    drop(done);
+    assert_eq!((old.handled, &old.ending), (1, &Ending::Finished));
+    let (reply, answers) = replies();
+    host.send(Event::Report(reply)).unwrap();
+    assert_eq!(answers.recv().unwrap(), tallied("second", []));
+    assert_eq!(host.end()[0].handled, 1);
+}
+
+/// Ends the running plugin with `ending`, sends two values after it, then
+/// replaces it: whether the worker had wound up by then or not, the old
+/// exit says how it ended and counts what reached it after, and the new
+/// plugin takes over with the same id.
+fn replace_ended(test: &str, ending: Event, expected: impl Fn(&Ending) -> bool, wait_gone: bool) {
+    let (path, plugin) = first_then_rebuilt(test);
+    let mut host = Host::<Event>::new();
+    let id = host.attach_with_capacity(plugin, 1);
+    host.send(Event::Add(1)).unwrap();
+    host.send(ending).unwrap();
+    let mut reached = 0;
+    for value in [2, 3] {
+        reached += u64::from(host.send(Event::Add(value)).is_ok());
+    }
+    if wait_gone {
+        // Until a send finds the plugin gone: then its worker has ended.
+        while host.send(Event::Add(9)).is_ok() {
+            reached += 1;
+        }
+    }
+    let old = host.replace(id, tally(&open(&path).unwrap())).wait();
+    assert!(expected(&old.ending), "{old:?}");
+    assert_eq!((old.id, old.handled, old.unhandled), (id, 2, reached));
+    let (reply, answers) = replies();
+    host.send(Event::Add(4)).unwrap();
+    host.send(Event::Report(reply)).unwrap();
+    assert_eq!(answers.recv().unwrap(), tallied("second", [4]));
+    let exits = host.end();
+    assert_eq!((exits[0].id, exits[0].handled), (id, 2));
+}
+
+#[test]
+fn a_plugin_that_detached_and_is_gone_is_replaced_and_keeps_its_id() {
+    replace_ended(
+        "detached_gone",
+        Event::Stop(3),
+        |ending| *ending == Ending::Detached(3),
+        true,
+    );
+}
+
+#[test]
+fn a_plugin_that_panicked_and_is_gone_is_replaced_and_keeps_its_id() {
+    let panicked = |ending: &Ending| matches!(ending, Ending::Panicked(message) if message.contains("first build panicked"));
+    replace_ended("panicked_gone", Event::Panic, panicked, true);
+}
+
+#[test]
+fn a_plugin_replaced_as_it_detaches_counts_what_reached_it_after() {
+    for round in 0..20 {
+        replace_ended(
+            &format!("detaching_{round}"),
+            Event::Stop(3),
+            |ending| *ending == Ending::Detached(3),
+            false,
+        );
     }
 }

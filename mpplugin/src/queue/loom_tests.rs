@@ -269,3 +269,76 @@ fn loom_each_message_wakes_the_consumer_without_a_later_send() {
 fn loom_full_queue_makes_the_producer_wait_and_loses_nothing() {
     send_all_and_drain(1, 3);
 }
+
+/// A mark wakes the consumer by itself, with no message after it: the
+/// producer waits for the consumer to see the mark before it closes, so a
+/// wake-up lost on the way to sleep leaves both threads blocked, which loom
+/// reports as a deadlock.
+#[test]
+fn loom_a_mark_wakes_the_consumer_without_a_message() {
+    loom::model(|| {
+        let (ack, acked) = loom::sync::mpsc::channel();
+        run(
+            Queue::<usize>::new(1).unwrap(),
+            move |queue| {
+                queue.mark();
+                acked.recv().unwrap();
+                queue.close();
+            },
+            move |queue| {
+                let mut batch = VecDeque::new();
+                let mut marks = 0;
+                while queue.pop_blocking(&mut batch) {
+                    assert!(batch.is_empty(), "no message was sent");
+                    if queue.take_mark() {
+                        marks += 1;
+                        ack.send(()).unwrap();
+                    }
+                }
+                assert_eq!(marks, 1, "one mark, taken once");
+                queue.finish();
+            },
+        );
+    });
+}
+
+/// A consumer that has taken a message written after a mark sees the mark
+/// when it next looks (as the worker does after every take): a swap placed
+/// before that message is never missed.
+#[test]
+fn loom_a_mark_is_seen_no_later_than_the_messages_written_after_it() {
+    loom::model(|| {
+        let sent = messages(2);
+        let ours = sent.clone();
+        let (_, received) = run(
+            Queue::new(2).unwrap(),
+            move |queue| {
+                assert!(matches!(queue.try_write(&ours[0]), Write::Written));
+                assert!(matches!(queue.settle(&fence_writes()), Settled::Delivered));
+                queue.mark();
+                assert!(matches!(queue.try_write(&ours[1]), Write::Written));
+                assert!(matches!(queue.settle(&fence_writes()), Settled::Delivered));
+                queue.close();
+            },
+            move |queue| {
+                let mut received = Vec::new();
+                let mut batch = VecDeque::new();
+                let mut marked_at = None;
+                while queue.pop_blocking(&mut batch) {
+                    received.extend(batch.drain(..));
+                    if queue.take_mark() {
+                        assert!(marked_at.is_none(), "one mark, taken once");
+                        marked_at = Some(received.len());
+                    }
+                    if received.len() == 2 {
+                        assert!(marked_at.is_some(), "a message after the mark came first");
+                    }
+                }
+                assert!(marked_at.is_some(), "the mark was never seen");
+                assert_eq!(queue.finish().unhandled, 0, "a closed queue is drained");
+                received
+            },
+        );
+        assert_all_arrived(received, &sent);
+    });
+}
