@@ -4,9 +4,10 @@
 # tests/fuzz, seeded at run time with real plugins and the classes of the
 # bad-file corpus (tests/examples/fuzz_seeds.rs), plus a tiny shared library
 # from `cc` where there is one. The corpus it grows stays in the target
-# directory; nothing is checked in. A crash, a leak, a timeout or the fast
-# path accepting what the full parse refuses fails the run and leaves the
-# input in tests/fuzz/artifacts/file_check/.
+# directory, cut after each run to the inputs that add coverage; nothing is
+# checked in. A crash, a leak, a timeout or the fast path accepting what the
+# full parse refuses fails the run and leaves the input in
+# tests/fuzz/artifacts/file_check/.
 #
 #   bash tests/scripts/fuzz.sh            # 60 s
 #   FUZZ_SECONDS=600 bash tests/scripts/fuzz.sh
@@ -74,5 +75,15 @@ grep -v -e '^#[0-9]*[[:space:]]*\(NEW\|REDUCE\|pulse\)' -e '^"' "$log" | tail -n
 if [ "$status" != 0 ]; then
     echo "fuzz.sh: the fuzz target failed (status $status): see above and tests/fuzz/artifacts/file_check/" >&2
     exit 1
+fi
+# Keep of the grown corpus only the inputs that add coverage, so that it
+# stays small from one run to the next.
+minimized="$corpus.min"
+rm -rf "$minimized"
+mkdir -p "$minimized"
+if cargo "+$toolchain" fuzz run --fuzz-dir tests/fuzz --target-dir "$target_dir/fuzz" \
+    file_check "$minimized" "$corpus" -- -merge=1 -max_len=65536 >"$log.merge" 2>&1; then
+    rm -rf "$corpus"
+    mv "$minimized" "$corpus"
 fi
 echo "fuzz.sh: $(find "$corpus" -type f | wc -l) inputs in the grown corpus ($(du -sh "$corpus" | cut -f1))"
