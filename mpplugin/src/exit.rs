@@ -42,7 +42,9 @@ pub enum Ending {
     /// in progress finishes on its thread or task, where the plugin is then
     /// dropped, never while the handler runs. `handled` counts the calls
     /// made by then (the one in progress included); what was left queued is
-    /// dropped without being counted.
+    /// dropped without being counted. On the process host, whose
+    /// `end_by` kills a child still running at the deadline, `handled`
+    /// counts the handlers that returned and the rest is `unhandled`.
     Abandoned,
     /// The process host: the plugin's child process was killed by this
     /// signal (on Linux: a segfault is 11, an `abort` or a failed allocation 6, a

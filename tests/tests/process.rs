@@ -277,6 +277,31 @@ fn a_host_dropped_without_end_kills_its_children() {
 }
 
 #[test]
+fn end_by_stops_a_child_still_running_at_the_deadline_and_drains_the_others() {
+    let _watchdog = watchdog("end_by".to_owned(), Duration::from_secs(120));
+    let mut host = host();
+    host.attach(steady()).unwrap();
+    let id = host.attach_with(crash(), &0_u8).unwrap();
+    let pid = host.pid(id).unwrap();
+    for job in [Job::Add(1), Job::Spin, Job::Add(1)] {
+        host.send(job).unwrap();
+    }
+    let exits = host.end_timeout(Duration::from_secs(5));
+    assert_eq!(
+        (exits[0].ending.clone(), exits[0].handled),
+        (Ending::Finished, 3)
+    );
+    assert_eq!(exits[1].ending, Ending::Abandoned, "{}", exits[1]);
+    assert_eq!(
+        (exits[1].handled, exits[1].unhandled),
+        (1, 2),
+        "{}",
+        exits[1]
+    );
+    assert!(gone(pid), "child {pid} outlived end_by");
+}
+
+#[test]
 fn a_host_killed_with_sigkill_leaves_no_child_behind() {
     let _watchdog = watchdog("a killed host".to_owned(), Duration::from_secs(120));
     let mut host = Command::new(CHILD)

@@ -90,7 +90,9 @@ use std::marker::PhantomData;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -99,7 +101,7 @@ pub use error::{AttachError, EncodeError, SendError, TrySendError};
 
 use self::proxy::{Proxy, Shared};
 use self::wire::Hello;
-use crate::exit::{Delivery, Exit, PluginId};
+use crate::exit::{Delivery, Ending, Exit, PluginId};
 use crate::message::Message;
 use crate::roster::DEFAULT_CAPACITY;
 
@@ -390,14 +392,56 @@ impl<T: Serialize + Send + Sync + 'static> Host<T> {
             .map(|(exit, child)| exit_of(exit, &child))
             .collect()
     }
+
+    /// [`end`](Host::end), waiting at most `timeout`: see
+    /// [`end_by`](Host::end_by).
+    pub fn end_timeout(self, timeout: Duration) -> Vec<Exit> {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.end_by(deadline),
+            None => self.end(),
+        }
+    }
+
+    /// [`end`](Host::end), until `deadline` at most. Every plugin that ends
+    /// by then reports its exit as `end` would; the child of one still
+    /// running then (a handler that never returns, or a long queue) is
+    /// killed, and its exit reads [`Ending::Abandoned`](crate::Ending::Abandoned)
+    /// with what it handled. Unlike a thread, a child process can be
+    /// stopped: nothing of it runs after this returns. One exit per
+    /// attached plugin, in attach order.
+    pub fn end_by(self, deadline: Instant) -> Vec<Exit> {
+        let children = self.children.clone();
+        let (ended, finished) = mpsc::channel::<()>();
+        let stopper = thread::Builder::new()
+            .name("mpplugin end_by".to_owned())
+            .spawn(move || {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if let Err(RecvTimeoutError::Timeout) = finished.recv_timeout(left) {
+                    for child in &children {
+                        child.stop();
+                    }
+                }
+            });
+        let exits = self.end();
+        drop(ended);
+        if let Ok(stopper) = stopper {
+            let _ = stopper.join();
+        }
+        exits
+    }
 }
 
 /// The exit of a child's proxy on the inner host, told as the child's.
 fn exit_of(exit: Exit, child: &Shared) -> Exit {
     let report = child.report();
     let delivered = exit.handled + exit.unhandled;
+    let ending = match report.ending {
+        Some(Ending::Killed(_)) if child.was_stopped() => Ending::Abandoned,
+        Some(ending) => ending,
+        None => exit.ending,
+    };
     Exit {
-        ending: report.ending.unwrap_or(exit.ending),
+        ending,
         handled: report.acked,
         unhandled: delivered.saturating_sub(report.acked),
         drop_panic: report.drop_panic,

@@ -31,6 +31,8 @@ pub(crate) struct Shared {
     child: Mutex<Child>,
     /// Set by a host dropped without `end`: the child is killed, not drained.
     abandon: AtomicBool,
+    /// Set when a shutdown's deadline passed with the child still running.
+    stopped: AtomicBool,
     record: Mutex<Record>,
 }
 
@@ -58,6 +60,21 @@ impl Shared {
     /// What the child reported, or how it died.
     pub(crate) fn report(&self) -> Record {
         self.record().clone()
+    }
+
+    /// Kills the child if it has not ended yet, because a shutdown's
+    /// deadline passed: its exit then reads `Abandoned`.
+    pub(crate) fn stop(&self) {
+        let mut child = self.child();
+        if matches!(child.try_wait(), Ok(None)) {
+            self.stopped.store(true, Ordering::SeqCst);
+            let _ = child.kill();
+        }
+    }
+
+    /// Whether [`stop`](Self::stop) killed the child.
+    pub(crate) fn was_stopped(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
     }
 
     /// Kills the child at once (a host dropped without `end`): its proxy
@@ -118,6 +135,7 @@ impl Proxy {
             pid: child.id(),
             child: Mutex::new(child),
             abandon: AtomicBool::new(false),
+            stopped: AtomicBool::new(false),
             record: Mutex::new(Record::default()),
         });
         let reader = match ours.try_clone() {
