@@ -61,8 +61,8 @@
 //! waits.
 //!
 //! A child that dies is an [`Exit`] that says how
-//! ([`Ending::Killed`](crate::Ending::Killed) with the signal,
-//! [`Ending::Exited`](crate::Ending::Exited) with the status), while every
+//! ([`Ending::Killed`] with the signal,
+//! [`Ending::Exited`] with the status), while every
 //! other plugin and the host go on. Its `handled` counts the handlers that
 //! returned; `unhandled` every other message that reached its queue,
 //! including the one it died in.
@@ -161,7 +161,7 @@ impl Options {
     }
 
     /// A handler that runs longer than `deadline` ends its child process,
-    /// with [`Ending::TimedOut`](crate::Ending::TimedOut). Measured in the
+    /// with [`Ending::TimedOut`]. Measured in the
     /// child, in milliseconds (rounded up).
     #[must_use]
     pub fn deadline(mut self, deadline: Duration) -> Self {
@@ -172,7 +172,7 @@ impl Options {
     /// Limits the child's address space to `bytes` (`RLIMIT_AS`, set before
     /// the library is opened): a plugin that allocates past it fails the
     /// allocation, which aborts its child
-    /// ([`Ending::Killed`](crate::Ending::Killed) with `SIGABRT`). The
+    /// ([`Ending::Killed`] with `SIGABRT`). The
     /// limit counts the whole program mapped, so it needs room for the
     /// executable, the library and each thread's stack.
     #[must_use]
@@ -405,7 +405,7 @@ impl<T: Serialize + Send + Sync + 'static> Host<T> {
     /// [`end`](Host::end), until `deadline` at most. Every plugin that ends
     /// by then reports its exit as `end` would; the child of one still
     /// running then (a handler that never returns, or a long queue) is
-    /// killed, and its exit reads [`Ending::Abandoned`](crate::Ending::Abandoned)
+    /// killed, and its exit reads [`Ending::Abandoned`]
     /// with what it handled. Unlike a thread, a child process can be
     /// stopped: nothing of it runs after this returns. One exit per
     /// attached plugin, in attach order.
