@@ -302,6 +302,44 @@ fn end_by_stops_a_child_still_running_at_the_deadline_and_drains_the_others() {
 }
 
 #[test]
+fn replace_hands_the_id_to_a_new_child_after_the_old_one_drains() {
+    let _watchdog = watchdog("replace".to_owned(), Duration::from_secs(120));
+    let mut host = host();
+    host.attach(steady()).unwrap();
+    let id = host.attach_with(crash(), &0_u8).unwrap();
+    let first = host.pid(id).unwrap();
+    for _ in 0..3 {
+        host.send(Job::Add(1)).unwrap();
+    }
+    let old = host.replace_with(id, crash(), &10_u8).unwrap();
+    assert_eq!(old.id(), id);
+    let second = host.pid(id).unwrap();
+    assert_ne!(first, second);
+    host.send(Job::Add(1)).unwrap();
+    let old = old.wait();
+    assert_eq!(
+        (old.ending, old.handled, old.unhandled),
+        (Ending::Finished, 3, 0)
+    );
+    assert!(gone(first), "the replaced child {first} still runs");
+
+    // A child that died is replaced too; its exit says how it died.
+    host.send(Job::Exit(4)).unwrap();
+    let dead = host.replace_with(id, crash(), &20_u8).unwrap().wait();
+    assert_eq!(
+        (dead.ending, dead.handled),
+        (Ending::Exited(4), 1),
+        "after one add"
+    );
+    host.send(Job::Stop(1)).unwrap();
+    let exits = host.end();
+    assert_eq!(exits.len(), 2);
+    assert_eq!(exits[0].handled, 6, "{}", exits[0]);
+    assert_eq!(exits[1].ending, Ending::Detached(21), "{}", exits[1]);
+    assert_eq!(exits[1].handled, 1, "{}", exits[1]);
+}
+
+#[test]
 fn a_host_killed_with_sigkill_leaves_no_child_behind() {
     let _watchdog = watchdog("a killed host".to_owned(), Duration::from_secs(120));
     let mut host = Command::new(CHILD)

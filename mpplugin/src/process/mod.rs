@@ -189,7 +189,10 @@ impl Options {
 /// discards what they were not yet sent.
 pub struct Host<T> {
     inner: crate::Host<Vec<u8>>,
+    /// The child of each plugin id, the latest one.
     children: Vec<Arc<Shared>>,
+    /// Children replaced, which may still be draining.
+    retired: Vec<Arc<Shared>>,
     program: Result<PathBuf, String>,
     message: PhantomData<fn(T)>,
 }
@@ -212,6 +215,7 @@ impl<T: Serialize + Send + Sync + 'static> Host<T> {
         Self {
             inner: crate::Host::new(),
             children: Vec::new(),
+            retired: Vec::new(),
             program,
             message: PhantomData,
         }
@@ -284,6 +288,19 @@ impl<T: Serialize + Send + Sync + 'static> Host<T> {
         argument: Option<(&str, Vec<u8>)>,
         options: &Options,
     ) -> Result<PluginId, AttachError> {
+        let (proxy, shared) = self.child(library, argument, options)?;
+        let id = self.inner.attach_with_capacity(proxy, options.capacity);
+        self.children.push(shared);
+        Ok(id)
+    }
+
+    /// Starts a child that loads `library`, and returns its proxy.
+    fn child(
+        &self,
+        library: &Path,
+        argument: Option<(&str, Vec<u8>)>,
+        options: &Options,
+    ) -> Result<(Proxy, Arc<Shared>), AttachError> {
         let program = match &self.program {
             Ok(program) => program.clone(),
             Err(reason) => {
@@ -303,10 +320,93 @@ impl<T: Serialize + Send + Sync + 'static> Host<T> {
             deadline_ms,
             memory_limit: options.memory_limit,
         };
-        let (proxy, shared) = Proxy::start(&program, library, &hello, options.window)?;
-        let id = self.inner.attach_with_capacity(proxy, options.capacity);
-        self.children.push(shared);
-        Ok(id)
+        Proxy::start(&program, library, &hello, options.window)
+    }
+
+    /// Replaces plugin `id` with a new child that loads `library` (a
+    /// rebuilt file at the same path is a new library there: each child
+    /// opens it afresh), constructed without argument. It keeps the id:
+    /// every message sent before this call reaches the old child, every
+    /// message sent after it the new one. The new child starts (and loads
+    /// its plugin) before this returns; the old one handles what it was
+    /// sent, is told to end, and its exit arrives through the
+    /// [`Replaced`] returned. A child that had died is replaced too.
+    ///
+    /// # Errors
+    /// As [`attach`](Host::attach): the new child did not start, and plugin
+    /// `id` goes on as it was.
+    ///
+    /// # Panics
+    /// If this host has no plugin `id`.
+    pub fn replace(
+        &mut self,
+        id: PluginId,
+        library: impl AsRef<Path>,
+    ) -> Result<Replaced, AttachError> {
+        self.replace_options(id, library, &Options::default())
+    }
+
+    /// [`replace`](Host::replace), constructing the new plugin with
+    /// `argument`, serialised.
+    ///
+    /// # Errors
+    /// As [`attach_with`](Host::attach_with).
+    ///
+    /// # Panics
+    /// If this host has no plugin `id`.
+    pub fn replace_with<A: Serialize + 'static>(
+        &mut self,
+        id: PluginId,
+        library: impl AsRef<Path>,
+        argument: &A,
+    ) -> Result<Replaced, AttachError> {
+        let bytes = postcard::to_allocvec(argument)
+            .map_err(|error| AttachError::Argument(EncodeError::Postcard(error)))?;
+        self.swap(
+            id,
+            library.as_ref(),
+            Some((type_name::<A>(), bytes)),
+            &Options::default(),
+        )
+    }
+
+    /// [`replace`](Host::replace) with [`Options`] for the new child. The
+    /// queue in the host stays the old one's, whatever the options'
+    /// capacity.
+    ///
+    /// # Errors
+    /// As [`attach`](Host::attach).
+    ///
+    /// # Panics
+    /// If this host has no plugin `id`.
+    pub fn replace_options(
+        &mut self,
+        id: PluginId,
+        library: impl AsRef<Path>,
+        options: &Options,
+    ) -> Result<Replaced, AttachError> {
+        self.swap(id, library.as_ref(), None, options)
+    }
+
+    fn swap(
+        &mut self,
+        id: PluginId,
+        library: &Path,
+        argument: Option<(&str, Vec<u8>)>,
+        options: &Options,
+    ) -> Result<Replaced, AttachError> {
+        let index = usize::try_from(id.index())
+            .ok()
+            .filter(|index| *index < self.children.len())
+            .unwrap_or_else(|| panic!("mpplugin: this process host has no {id}"));
+        let (proxy, shared) = self.child(library, argument, options)?;
+        let replaced = self.inner.replace(id, proxy);
+        let old = std::mem::replace(&mut self.children[index], shared);
+        self.retired.push(Arc::clone(&old));
+        Ok(Replaced {
+            inner: replaced,
+            child: old,
+        })
     }
 
     /// Serialises the message once and queues the bytes for every running
@@ -385,6 +485,7 @@ impl<T: Serialize + Send + Sync + 'static> Host<T> {
     /// wait for it: give such plugins a [deadline](Options::deadline).
     pub fn end(mut self) -> Vec<Exit> {
         let exits = std::mem::take(&mut self.inner).end();
+        self.retired.clear();
         let children = std::mem::take(&mut self.children);
         exits
             .into_iter()
@@ -451,8 +552,35 @@ fn exit_of(exit: Exit, child: &Shared) -> Exit {
 
 impl<T> Drop for Host<T> {
     fn drop(&mut self) {
-        for child in &self.children {
+        for child in self.children.iter().chain(&self.retired) {
             child.abandon();
         }
+    }
+}
+
+/// What [`Host::replace`] returns: the handle through which the replaced
+/// child's [`Exit`] arrives, told as the other exits are (its ending, the
+/// handlers that returned, the rest unhandled). See
+/// [`crate::Replaced`] for when the swap takes place.
+pub struct Replaced {
+    inner: crate::Replaced,
+    child: Arc<Shared>,
+}
+
+impl Replaced {
+    /// The plugin replaced: the id the new child's plugin keeps.
+    pub fn id(&self) -> PluginId {
+        self.inner.id()
+    }
+
+    /// The old child's exit if the swap has taken place; never waits.
+    pub fn try_exit(&self) -> Option<Exit> {
+        Some(exit_of(self.inner.try_exit()?, &self.child))
+    }
+
+    /// Blocks the thread until the old child has handled what it was sent
+    /// and ended, and returns its exit.
+    pub fn wait(self) -> Exit {
+        exit_of(self.inner.wait(), &self.child)
     }
 }
