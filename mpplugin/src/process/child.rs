@@ -128,6 +128,11 @@ impl<T: DeserializeOwned + Shape + Send + Sync> ChildMain<T> {
         let (Ok(reading), Ok(writing)) = (socket.try_clone(), socket.try_clone()) else {
             return EXIT_BROKEN;
         };
+        // Open until the process is gone, whatever is dropped before: the
+        // host reads the end of this stream as "the child has exited" and
+        // only then waits for it, so that it never blocks in `wait` on a
+        // child still running exit handlers (it could not kill it then).
+        std::mem::forget(socket);
         let mut reader = BufReader::new(reading);
         let writer = Arc::new(Mutex::new(BufWriter::new(writing)));
         let send = |kind: u8, body: &[u8]| -> bool {

@@ -232,6 +232,8 @@ impl<T: Serialize + Send + Sync + 'static> Host<T> {
 
     /// Starts a child that loads the plugin library at `library` (with every
     /// check of the loader) and constructs its plugin without argument.
+    /// Returns once the child says its plugin is constructed: a constructor
+    /// that never returns makes this wait as long.
     ///
     /// # Errors
     /// [`AttachError`]: the child could not start, or refused the library
