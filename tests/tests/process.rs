@@ -121,12 +121,8 @@ fn allocating_without_bound_under_a_memory_limit_ends_only_its_plugin() {
 
 #[test]
 fn a_handler_past_its_deadline_is_ended_and_reported() {
-    let options = Options::new().deadline(Duration::from_millis(300));
-    assert_crash(
-        Job::Spin,
-        options,
-        Ending::TimedOut(Duration::from_millis(300)),
-    );
+    let options = Options::new().deadline(Duration::from_secs(1));
+    assert_crash(Job::Spin, options, Ending::TimedOut(Duration::from_secs(1)));
 }
 
 #[test]
@@ -253,6 +249,73 @@ fn a_library_the_loader_refuses_is_an_error_at_attach_that_says_why() {
     let error = host.attach_with(crash(), &"seven".to_owned()).unwrap_err();
     assert!(error.to_string().contains("does not read"), "{error}");
     assert!(host.is_empty());
+}
+
+#[test]
+fn a_child_whose_main_reads_another_message_type_refuses_at_attach() {
+    let mut host = Host::<u64>::with_program(CHILD);
+    let error = host.attach(steady()).unwrap_err();
+    let AttachError::Refused { reason, .. } = &error else {
+        panic!("{error:?}");
+    };
+    assert!(reason.contains("the host sends `u64`"), "{error}");
+    assert!(reason.contains("fixture_process_types::Job"), "{error}");
+}
+
+#[test]
+fn a_program_that_is_no_plugin_child_is_an_error_at_attach_that_says_how_it_ended() {
+    let mut host = Host::<Job>::with_program("/bin/true");
+    let error = host.attach(steady()).unwrap_err();
+    assert!(matches!(error, AttachError::NoChild { .. }), "{error:?}");
+    assert!(
+        error.to_string().contains("exited with status 0"),
+        "{error}"
+    );
+    assert!(error.to_string().contains("child_main"), "{error}");
+}
+
+#[test]
+fn try_send_never_waits_and_queues_for_none_when_a_child_is_full() {
+    let _watchdog = watchdog(
+        "try_send on a full child".to_owned(),
+        Duration::from_secs(120),
+    );
+    let mut host = host();
+    let one = Options::new().capacity(1).window(1);
+    host.attach(steady()).unwrap();
+    let id = host.attach_with_options(crash(), &0_u8, &one).unwrap();
+    host.send(Job::Spin).unwrap();
+    // The spinning child acknowledges nothing: its window, the message its
+    // proxy holds and its queue fill, and then every try_send is refused.
+    let mut accepted = 0;
+    let full = loop {
+        match host.try_send(Job::Add(1)) {
+            Ok(_) => accepted += 1,
+            Err(mpplugin::process::TrySendError::Host(mpplugin::TrySendError::Full {
+                full,
+                message,
+                ..
+            })) => {
+                assert_eq!(*message, Job::Add(1));
+                break full;
+            }
+            Err(error) => panic!("{error}"),
+        }
+        assert!(
+            accepted <= 3,
+            "a child that acknowledges nothing took {accepted} more"
+        );
+    };
+    assert_eq!(full, [id]);
+    let exits = host.end_timeout(Duration::ZERO);
+    // Only what try_send accepted reached the steady plugin, besides the spin.
+    assert_eq!(
+        exits[0].handled + exits[0].unhandled,
+        1 + accepted,
+        "{}",
+        exits[0]
+    );
+    assert_eq!(exits[1].ending, Ending::Abandoned, "{}", exits[1]);
 }
 
 #[test]
