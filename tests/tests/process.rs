@@ -319,6 +319,15 @@ fn try_send_never_waits_and_queues_for_none_when_a_child_is_full() {
 }
 
 #[test]
+fn the_host_asks_only_serialize_of_a_message() {
+    // `Cell` is not `Sync`: only its bytes would cross.
+    let mut host = Host::<std::cell::Cell<u64>>::with_program(CHILD);
+    let error = host.send(std::cell::Cell::new(5)).unwrap_err();
+    assert!(matches!(error, SendError::NoPlugins(_)), "{error:?}");
+    assert_eq!(error.into_message().get(), 5);
+}
+
+#[test]
 fn a_missing_program_is_an_error_at_attach() {
     let mut host = Host::<Job>::with_program("/nonexistent/mpplugin-child");
     let error = host.attach(steady()).unwrap_err();

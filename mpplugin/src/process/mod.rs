@@ -46,7 +46,9 @@
 //! [`Shape`](crate::Shape) (what the loader compares) in the child; a
 //! message that does not serialise is handed back by `send` with the error,
 //! and reaches no plugin. The child deserialises its own copy: a channel
-//! sender inside a message cannot cross a process.
+//! sender inside a message cannot cross a process. Nor does the message
+//! itself cross a thread in the host (only its bytes do), so the host asks
+//! nothing of it beyond `Serialize`: not even `Send`.
 //!
 //! # Guarantees
 //!
@@ -197,13 +199,13 @@ pub struct Host<T> {
     message: PhantomData<fn(T)>,
 }
 
-impl<T: Serialize + Send + Sync + 'static> Default for Host<T> {
+impl<T: Serialize> Default for Host<T> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<T: Serialize + Send + Sync + 'static> Host<T> {
+impl<T: Serialize> Host<T> {
     /// A host whose children are this program's own executable: its `main`
     /// must begin with [`child_main::<T>()`](child_main).
     pub fn new() -> Self {
