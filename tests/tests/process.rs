@@ -412,6 +412,37 @@ fn replace_hands_the_id_to_a_new_child_after_the_old_one_drains() {
 }
 
 #[test]
+fn a_program_a_plugin_starts_inherits_the_variable_but_is_no_child() {
+    let _watchdog = watchdog(
+        "a host started by a plugin".to_owned(),
+        Duration::from_secs(120),
+    );
+    // As a plugin's child would start it: the variable set, and no socket
+    // on standard input.
+    let mut host = Command::new(CHILD)
+        .arg("host")
+        .arg(steady())
+        .env("MPPLUGIN_PROCESS_CHILD", std::process::id().to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines: Vec<String> = BufReader::new(host.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .take_while(|line| line != "ready")
+        .collect();
+    drop(host.stdin.take());
+    let status = host.wait().unwrap();
+    assert_eq!(
+        lines.len(),
+        1,
+        "it attached its plugin as a host: {lines:?}, {status}"
+    );
+    assert_eq!(status.code(), Some(3), "it ran as a host to the end");
+}
+
+#[test]
 fn a_host_killed_with_sigkill_leaves_no_child_behind() {
     let _watchdog = watchdog("a killed host".to_owned(), Duration::from_secs(120));
     let mut host = Command::new(CHILD)

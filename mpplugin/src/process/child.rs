@@ -12,6 +12,7 @@ use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
 use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -100,13 +101,15 @@ impl<T: DeserializeOwned + Shape + Send + Sync> ChildMain<T> {
     }
 
     /// Runs the child if this process is one, and returns at once otherwise.
+    ///
+    /// Child mode is the variable `MPPLUGIN_PROCESS_CHILD` set *and* a
+    /// socket on standard input. A program that a plugin starts inherits the
+    /// variable but not the socket (the child put `/dev/null` there), so an
+    /// mpplugin host among them is no child.
     pub fn run(self) {
-        let Some(parent) = std::env::var_os(CHILD_VAR) else {
+        let Some(parent) = child_mode() else {
             return;
         };
-        let parent = parent
-            .to_str()
-            .and_then(|parent| parent.parse::<u32>().ok());
         let status = match parent {
             Some(parent) => self.serve(parent),
             None => {
@@ -268,6 +271,24 @@ impl<T: DeserializeOwned + Shape + Send + Sync> ChildMain<T> {
             }
         }
     }
+}
+
+/// Whether this process was started as a plugin's child: `Some` with the
+/// parent's id the variable holds (`None` inside if it holds none).
+fn child_mode() -> Option<Option<u32>> {
+    let parent = std::env::var_os(CHILD_VAR)?;
+    let stdin = File::from(io::stdin().as_fd().try_clone_to_owned().ok()?);
+    if !stdin.metadata().ok()?.file_type().is_socket() {
+        return None;
+    }
+    Some(parent.to_str().and_then(|parent| parent.parse().ok()))
+}
+
+/// Whether this process is a plugin's child whose `main` did not call
+/// [`child_main`] first: it must not start children of its own, which
+/// would do the same without end.
+pub(crate) fn is_unserved_child() -> bool {
+    child_mode().flatten() == Some(std::os::unix::process::parent_id())
 }
 
 fn instantiate_with<T: Shape + Send + Sync, A: DeserializeOwned + Shape>(

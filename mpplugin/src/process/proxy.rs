@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use super::child::CHILD_VAR;
+use super::child::{CHILD_VAR, is_unserved_child};
 use super::error::AttachError;
 use super::spawn::spawn;
 use super::wire::{self, Hello};
@@ -117,7 +117,7 @@ impl Proxy {
             program: program.to_owned(),
             error,
         };
-        if std::env::var_os(CHILD_VAR).is_some() {
+        if is_unserved_child() {
             // A child whose `main` did not begin with `child_main` would
             // start children of its own, without end.
             return Err(AttachError::NoChild {
