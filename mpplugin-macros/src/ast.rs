@@ -12,6 +12,10 @@ pub(crate) struct Input<'a> {
     pub(crate) handle_message: Option<Method<'a>>,
     /// Its `new`, if it has one.
     pub(crate) new: Option<Method<'a>>,
+    /// Its `save`, if it has one: what survives a reload.
+    pub(crate) save: Option<Method<'a>>,
+    /// Its `restore`, if it has one: how it starts from what survived.
+    pub(crate) restore: Option<Method<'a>>,
 }
 
 /// One associated function of the impl block.
@@ -42,12 +46,18 @@ impl<'a> Input<'a> {
         }
         let mut handle_message = None;
         let mut new = None;
+        let mut save = None;
+        let mut restore = None;
         for member in &item.items {
             if let ImplItem::Fn(function) = member {
                 let slot = if function.sig.ident == "handle_message" {
                     &mut handle_message
                 } else if function.sig.ident == "new" {
                     &mut new
+                } else if function.sig.ident == "save" {
+                    &mut save
+                } else if function.sig.ident == "restore" {
+                    &mut restore
                 } else {
                     continue;
                 };
@@ -61,6 +71,8 @@ impl<'a> Input<'a> {
             item,
             handle_message,
             new,
+            save,
+            restore,
         })
     }
 }

@@ -117,6 +117,29 @@ fn glue(krate: &TokenStream, plugin: &Plugin<'_>) -> TokenStream {
         }
     };
 
+    // The state that survives a reload: provided methods of `Plugin`
+    // overridden here, so that `save` and `restore` run in this crate's
+    // code with its panics contained there.
+    let state = plugin.state.map(|state| {
+        quote! {
+            fn __mpplugin_state_shape(&self) -> ::core::option::Option<&'static [u8]> {
+                ::core::option::Option::Some(#private::state_shape::<#state>())
+            }
+
+            fn __mpplugin_save(self: ::std::boxed::Box<Self>) -> #private::Saved {
+                #private::save::<Self, #state>(self, <#self_ty>::save)
+            }
+
+            unsafe fn __mpplugin_restore(
+                &mut self,
+                state: *mut (),
+            ) -> ::core::result::Result<(), ::std::string::String> {
+                // SAFETY: the caller's: `state` is a `Box` of this shape.
+                unsafe { #private::restore::<Self, #state>(self, state, <#self_ty>::restore) }
+            }
+        }
+    });
+
     let type_name = &plugin.type_name;
     let symbol_suffix = &plugin.symbol_suffix;
     // A message type that is not `Send + Sync` is reported by the bounds of
@@ -131,6 +154,8 @@ fn glue(krate: &TokenStream, plugin: &Plugin<'_>) -> TokenStream {
             ) -> ::core::option::Option<u8> {
                 #call
             }
+
+            #state
         }
 
         const _: () = {

@@ -41,6 +41,19 @@ use proc_macro::TokenStream;
 ///         None
 ///     }
 ///
+///     /// Optional, together with `restore`: what survives a reload
+///     /// (`host.replace`), `S: Shape`. At the swap the old build's `save`
+///     /// runs, and the new build's `restore` if its state has the same
+///     /// shape; otherwise the new plugin starts as constructed, and the
+///     /// `Replaced` of the swap says why.
+///     fn save(self) -> String {
+///         self.text
+///     }
+///
+///     fn restore(text: String) -> Self {
+///         Self { text }
+///     }
+///
 ///     // Anything else in the block is left as written.
 /// }
 /// ```

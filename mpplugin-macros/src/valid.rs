@@ -24,6 +24,9 @@ pub(crate) struct Plugin<'a> {
     pub(crate) handled: &'a Type,
     /// How the plugin is built.
     pub(crate) constructor: Constructor<'a>,
+    /// `S` of `fn save(self) -> S` and `fn restore(state: S) -> Self`, if
+    /// the plugin declares a state that survives a reload.
+    pub(crate) state: Option<&'a Type>,
 }
 
 /// How `handle_message` takes its message.
@@ -116,6 +119,8 @@ pub(crate) fn validate<'a>(input: &Input<'a>) -> syn::Result<Plugin<'a>> {
         None => Some(Constructor::Default),
     };
 
+    let state = state(input, &mut errors);
+
     if let Some(errors) = errors.0 {
         return Err(errors);
     }
@@ -134,6 +139,7 @@ pub(crate) fn validate<'a>(input: &Input<'a>) -> syn::Result<Plugin<'a>> {
             message_form,
             handled,
             constructor,
+            state,
         }),
         _ => Err(syn::Error::new_spanned(
             &item.self_ty,
@@ -377,6 +383,109 @@ fn new<'a>(method: &Method<'a>, errors: &mut Errors) -> Option<Constructor<'a>> 
         None => Constructor::New { returned },
         Some(argument) => Constructor::NewWith { argument, returned },
     })
+}
+
+const SAVE: &str = "`fn save(self) -> S`";
+const RESTORE: &str = "`fn restore(state: S) -> Self`";
+
+/// `S` of `save` and `restore`, which come together or not at all.
+fn state<'a>(input: &Input<'a>, errors: &mut Errors) -> Option<&'a Type> {
+    match (&input.save, &input.restore) {
+        (None, None) => None,
+        (Some(save), None) => {
+            errors.spanned(
+                quote_sig_head(save),
+                format!(
+                    "`save` hands the plugin's state to its next build, which starts from it \
+                     with `restore`: add {RESTORE} beside it, or remove `save`"
+                ),
+            );
+            None
+        }
+        (None, Some(restore)) => {
+            errors.spanned(
+                quote_sig_head(restore),
+                format!(
+                    "`restore` starts the plugin from the state its previous build saved \
+                     with `save`: add {SAVE} beside it, or remove `restore`"
+                ),
+            );
+            None
+        }
+        (Some(save), Some(restore)) => {
+            let saved = save_signature(save, errors);
+            restore_signature(restore, errors);
+            saved
+        }
+    }
+}
+
+fn save_signature<'a>(method: &Method<'a>, errors: &mut Errors) -> Option<&'a Type> {
+    not_generic(method, errors);
+    match method.receiver {
+        Some(receiver) if receiver.reference.is_none() && receiver.colon_token.is_none() => {}
+        Some(receiver) => errors.spanned(
+            receiver,
+            format!(
+                "`save` consumes the plugin at a reload, so it takes `self` by value: write {SAVE}"
+            ),
+        ),
+        None => errors.spanned(
+            quote_sig_head(method),
+            format!("`save` turns the plugin into its state, so it takes `self`: write {SAVE}"),
+        ),
+    }
+    if let [first, ..] = method.params.as_slice() {
+        errors.spanned(
+            first,
+            format!("`save` takes nothing but `self`: write {SAVE}"),
+        );
+    }
+    match &method.sig.output {
+        ReturnType::Type(_, ty) => Some(&**ty),
+        ReturnType::Default => {
+            errors.spanned(
+                method.sig,
+                format!(
+                    "`save` returns the state that survives a reload: write {SAVE}, `S: Shape`"
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn restore_signature(method: &Method<'_>, errors: &mut Errors) {
+    not_generic(method, errors);
+    if let Some(receiver) = method.receiver {
+        errors.spanned(
+            receiver,
+            format!(
+                "`restore` builds the plugin from a state, so it takes no `self`: write {RESTORE}"
+            ),
+        );
+    }
+    match method.params.as_slice() {
+        [_] => {}
+        [] => {
+            if method.receiver.is_none() {
+                errors.spanned(
+                    quote_sig_head(method),
+                    format!("`restore` takes the state `save` returned: write {RESTORE}"),
+                );
+            }
+        }
+        [_, extra @ ..] => errors.spanned(
+            quote!(#(#extra)*),
+            format!("`restore` takes one argument, the state: write {RESTORE}"),
+        ),
+    }
+    if matches!(method.sig.output, ReturnType::Default) {
+        errors.spanned(
+            method.sig,
+            format!("`restore` returns the plugin: write {RESTORE}"),
+        );
+    }
 }
 
 fn is_mut_self(ty: &Type) -> bool {

@@ -32,7 +32,9 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"mpplugin");
 /// 3: the declaration carries the message and argument [shapes](ShapeOf).
 /// 4: `Plugin` has a hidden method that reports the panicking message drops
 /// a plugin's own code contained, and `Message` contains them.
-pub const ABI_VERSION: u32 = 4;
+/// 5: `Plugin` has hidden methods for a reload's state (`save`, `restore`,
+/// the state's shape).
+pub const ABI_VERSION: u32 = 5;
 
 /// Every declaration's exported symbol starts with this; the loader looks for
 /// it among the library's exported symbols.

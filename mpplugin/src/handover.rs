@@ -1,8 +1,11 @@
 //! A plugin replaced by another: the [`Swap`] a host hands a plugin's worker
 //! (the new plugin and the position in the queue where it takes over), and
 //! the [`Replaced`] the host gives its owner, through which the old plugin's
-//! [`Exit`] arrives once the worker has made the swap. Shared by both hosts
-//! and `worker.rs`; it imports none of them, and holds no `unsafe`.
+//! [`Exit`] arrives once the worker has made the swap; and the handover of
+//! the old plugin's state to the new one ([`Handover`]). Shared by both
+//! hosts and `worker.rs`; it imports none of them. Its `unsafe` is the
+//! state's: a `Box` made by one build's `save` and consumed by another's
+//! `restore`, or by the first build's drop, once.
 
 use std::fmt;
 use std::future::Future;
@@ -11,7 +14,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use crate::exit::{Ending, Exit, PluginId};
-use crate::plugin::Plugin;
+use crate::plugin::{Plugin, Saved};
+use crate::shape::TypeShape;
 
 /// One replace on its way through a plugin's queue: the new plugin takes
 /// over before the message at position `at` (the count of messages written
@@ -27,7 +31,10 @@ impl<T: 'static> Swap<T> {
     pub(crate) fn new(id: PluginId, plugin: Box<dyn Plugin<T>>, at: u64) -> (Self, Replaced) {
         let outcome = Arc::new(Outcome {
             id,
-            exit: Mutex::new((None, None)),
+            exit: Mutex::new(State {
+                exit: None,
+                waker: None,
+            }),
             arrived: Condvar::new(),
         });
         let replaced = Replaced {
@@ -46,9 +53,10 @@ impl<T: 'static> Swap<T> {
         self.plugin.take()
     }
 
-    /// Reports the old plugin's exit to the owner of the [`Replaced`].
-    pub(crate) fn report(&self, exit: Exit) {
-        self.outcome.report(exit);
+    /// Reports the old plugin's exit, and what became of its state, to the
+    /// owner of the [`Replaced`].
+    pub(crate) fn report(&self, exit: Exit, handover: Handover) {
+        self.outcome.report(exit, handover);
     }
 }
 
@@ -60,41 +68,120 @@ impl<T: 'static> Drop for Swap<T> {
         if let Some(plugin) = self.plugin.take() {
             let name = plugin.name().to_owned();
             let drop_panic = plugin.__mpplugin_drop();
-            self.outcome.report(Exit {
-                id: self.outcome.id,
-                name,
-                ending: Ending::Abandoned,
-                handled: 0,
-                unhandled: 0,
-                drop_panic,
-                message_drop_panics: 0,
-            });
+            self.outcome.report(
+                Exit {
+                    id: self.outcome.id,
+                    name,
+                    ending: Ending::Abandoned,
+                    handled: 0,
+                    unhandled: 0,
+                    drop_panic,
+                    message_drop_panics: 0,
+                },
+                Handover::Abandoned,
+            );
         }
     }
 }
 
+/// What became of the old plugin's state at a replace: whether the new
+/// plugin was restored from it or started as constructed, and why.
+///
+/// A plugin declares its state in its `#[plugin]` block with `fn save(self)
+/// -> S` and `fn restore(state: S) -> Self`, `S: Shape`. At the swap the
+/// old plugin is turned into its state, the shape of `S` compared with the
+/// new plugin's as a message type is, and the new plugin rebuilt from it;
+/// anything else leaves the new plugin as constructed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Handover {
+    /// The new plugin was restored from the old one's state.
+    Carried,
+    /// The old plugin had ended (detached or panicked) before the swap: it
+    /// was dropped, not saved, and the new plugin starts as constructed.
+    OldEnded,
+    /// The old plugin declares no `save`: it was dropped, and the new
+    /// plugin starts as constructed.
+    NotSaved,
+    /// The new plugin declares no `restore`: the old state was dropped.
+    NotRestored,
+    /// The two states differ in shape: the old state was dropped. The
+    /// difference, as a refused load says it (host: the old build; plugin:
+    /// the new).
+    ShapeMismatch(String),
+    /// The old plugin's `save` panicked with this message: its state is
+    /// lost, and the new plugin starts as constructed.
+    SavePanicked(String),
+    /// The new plugin's `restore` panicked with this message: the state is
+    /// lost, and the new plugin runs as constructed.
+    RestorePanicked(String),
+    /// The swap never took place: the host was dropped first, and the new
+    /// plugin was dropped unused.
+    Abandoned,
+}
+
+impl fmt::Display for Handover {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Handover::Carried => write!(f, "the state was carried over"),
+            Handover::OldEnded => write!(f, "the old plugin had ended: the new one starts fresh"),
+            Handover::NotSaved => write!(
+                f,
+                "the old plugin declares no `save`: the new one starts fresh"
+            ),
+            Handover::NotRestored => {
+                write!(f, "the new plugin declares no `restore`: it starts fresh")
+            }
+            Handover::ShapeMismatch(difference) => write!(
+                f,
+                "the state's shape changed, so the new plugin starts fresh: {difference}"
+            ),
+            Handover::SavePanicked(message) => {
+                write!(
+                    f,
+                    "`save` panicked, so the new plugin starts fresh: {message}"
+                )
+            }
+            Handover::RestorePanicked(message) => {
+                write!(
+                    f,
+                    "`restore` panicked, so the new plugin runs as constructed: {message}"
+                )
+            }
+            Handover::Abandoned => {
+                write!(f, "the swap never took place: the host was dropped first")
+            }
+        }
+    }
+}
+
+struct State {
+    exit: Option<(Exit, Handover)>,
+    waker: Option<Waker>,
+}
+
 struct Outcome {
     id: PluginId,
-    /// The exit, once reported; the task waiting for it.
-    exit: Mutex<(Option<Exit>, Option<Waker>)>,
+    /// The exit and the handover, once reported; the task waiting for it.
+    exit: Mutex<State>,
     arrived: Condvar,
 }
 
 impl Outcome {
-    fn lock(&self) -> MutexGuard<'_, (Option<Exit>, Option<Waker>)> {
+    fn lock(&self) -> MutexGuard<'_, State> {
         // Nothing panics while holding this lock.
         self.exit.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The first report stands.
-    fn report(&self, exit: Exit) {
+    fn report(&self, exit: Exit, handover: Handover) {
         let waker = {
             let mut state = self.lock();
-            if state.0.is_some() {
+            if state.exit.is_some() {
                 return;
             }
-            state.0 = Some(exit);
-            state.1.take()
+            state.exit = Some((exit, handover));
+            state.waker.take()
         };
         self.arrived.notify_all();
         if let Some(waker) = waker {
@@ -129,7 +216,36 @@ impl Replaced {
 
     /// The old plugin's exit if the swap has taken place; never waits.
     pub fn try_exit(&self) -> Option<Exit> {
-        self.outcome.lock().0.clone()
+        self.outcome
+            .lock()
+            .exit
+            .as_ref()
+            .map(|(exit, _)| exit.clone())
+    }
+
+    /// What became of the old plugin's state, if the swap has taken place;
+    /// never waits.
+    pub fn handover(&self) -> Option<Handover> {
+        self.outcome
+            .lock()
+            .exit
+            .as_ref()
+            .map(|(_, handover)| handover.clone())
+    }
+
+    /// [`wait`](Self::wait), with what became of the old plugin's state.
+    pub fn wait_handover(self) -> (Exit, Handover) {
+        let mut state = self.outcome.lock();
+        loop {
+            if let Some(done) = &state.exit {
+                return done.clone();
+            }
+            state = self
+                .outcome
+                .arrived
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
     }
 
     /// Blocks the thread until the swap has taken place, and returns the
@@ -139,17 +255,7 @@ impl Replaced {
     /// before the replace: a plugin stuck in its handler makes this wait as
     /// long.
     pub fn wait(self) -> Exit {
-        let mut state = self.outcome.lock();
-        loop {
-            if let Some(exit) = &state.0 {
-                return exit.clone();
-            }
-            state = self
-                .outcome
-                .arrived
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
+        self.wait_handover().0
     }
 }
 
@@ -158,10 +264,10 @@ impl Future for Replaced {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Exit> {
         let mut state = self.outcome.lock();
-        match &state.0 {
-            Some(exit) => Poll::Ready(exit.clone()),
+        match &state.exit {
+            Some((exit, _)) => Poll::Ready(exit.clone()),
             None => {
-                state.1 = Some(cx.waker().clone());
+                state.waker = Some(cx.waker().clone());
                 Poll::Pending
             }
         }
@@ -174,5 +280,53 @@ impl fmt::Debug for Replaced {
             .field("id", &self.outcome.id)
             .field("exit", &self.try_exit())
             .finish()
+    }
+}
+
+/// Turns the old plugin into its state and the new one into a plugin
+/// restored from it, where both declare a state of the same shape: the old
+/// plugin's drop panic, the new plugin, and what became of the state. Every
+/// call is plugin code with its panics contained there.
+pub(crate) fn hand_over<T: 'static>(
+    old: Box<dyn Plugin<T>>,
+    mut new: Box<dyn Plugin<T>>,
+) -> (Option<String>, Box<dyn Plugin<T>>, Handover) {
+    let old_shape = old.__mpplugin_state_shape();
+    let state = match old.__mpplugin_save() {
+        Saved::Nothing(drop_panic) => return (drop_panic, new, Handover::NotSaved),
+        Saved::Panicked(message) => return (None, new, Handover::SavePanicked(message)),
+        Saved::State(state) => state,
+    };
+    let refused = match new.__mpplugin_state_shape() {
+        None => Some(Handover::NotRestored),
+        Some(shape) if Some(shape) == old_shape => None,
+        Some(shape) => Some(Handover::ShapeMismatch(shape_difference(
+            old_shape.unwrap_or_default(),
+            shape,
+        ))),
+    };
+    if let Some(refused) = refused {
+        // SAFETY: the state is the `Box` that `save` made, dropped once, by
+        // the old plugin's code (its library is never closed).
+        let _ = unsafe { (state.drop)(state.state) };
+        return (None, new, refused);
+    }
+    // SAFETY: the new plugin's state has the saved state's shape (the same
+    // encoding), and the state is handed over once.
+    let handover = match unsafe { new.__mpplugin_restore(state.state) } {
+        Ok(()) => Handover::Carried,
+        Err(message) => Handover::RestorePanicked(message),
+    };
+    (None, new, handover)
+}
+
+/// How two encoded state shapes differ, as a refused load says it.
+fn shape_difference(old: &[u8], new: &[u8]) -> String {
+    match (TypeShape::decode(old), TypeShape::decode(new)) {
+        (Ok(old), Ok(new)) => match TypeShape::difference(&old, &new) {
+            Some(difference) => difference.to_string(),
+            None => "the two shapes are encoded differently".to_owned(),
+        },
+        (Err(error), _) | (_, Err(error)) => format!("a state shape is malformed: {error}"),
     }
 }

@@ -6,7 +6,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::exit::{Delivery, Exit, PluginId, SendError, TrySendError};
-use crate::handover::Replaced;
+use crate::handover::{Handover, Replaced};
 use crate::message::Message;
 use crate::plugin::Plugin;
 use crate::roster::{Attached, DEFAULT_CAPACITY, Roster, Sending, delivery_or_error};
@@ -140,7 +140,7 @@ impl<T: Send + Sync + 'static> Host<T> {
                 Some(thread) => join(thread, &old),
                 None => old.abandon(),
             };
-            swap.report(exit);
+            swap.report(exit, Handover::OldEnded);
         }
         replaced
     }

@@ -91,7 +91,8 @@
 //! - `host.rs`: the std [`Host`]; `tokio.rs`: [`tokio::Host`]. What both
 //!   report ([`Exit`], [`Ending`], [`PluginId`], [`Delivery`], the send
 //!   errors) is `exit.rs`'s; the plugins of a host and one send over them,
-//!   `roster.rs`'s.
+//!   `roster.rs`'s; a plugin replaced by another and its state handed over
+//!   ([`Replaced`], [`Handover`]), `handover.rs`'s.
 //! - `worker.rs`: the code that runs one plugin on its queue; `queue.rs`:
 //!   the ring between a host and a plugin, with its loom models in
 //!   `queue/loom_tests.rs` (`sync.rs` switches it to loom's primitives).
@@ -121,11 +122,13 @@
 //! - `build.rs`: building plugin packages with cargo (feature `build`);
 //!   `file_name.rs`: the platform's file name for a crate's library.
 //!
-//! `unsafe` sits in seven files and one room: the loader (`load/mod.rs`:
+//! `unsafe` sits in eight files and one room: the loader (`load/mod.rs`:
 //! `dlopen`, the symbol, the constructor call; `load/accounts.rs`: listing
 //! users), the declaration (`load/declaration.rs` reads it out of the
 //! library, `abi.rs` defines it, `private.rs` is the plugin's side of the
-//! constructor), the ring (`queue.rs`), `message.rs` (taking the `Arc` out
+//! constructor and of a reload's `save` and `restore`), the ring
+//! (`queue.rs`), a reload's state handed from one build to another
+//! (`handover.rs`), `message.rs` (taking the `Arc` out
 //! of a message, to drop its value contained) and `logging/` (reading what the
 //! other side of the library boundary lent for one call, and connecting a
 //! library), and the process host's child (`process/child.rs`: the
@@ -161,7 +164,7 @@ pub mod __private;
 
 pub use exit::{Delivery, Ending, Exit, PluginId, SendError, TrySendError};
 pub use file_name::library_file_name;
-pub use handover::Replaced;
+pub use handover::{Handover, Replaced};
 pub use host::Host;
 pub use load::{LoadError, LoadedPlugin, OpenOptions, PluginInfo, PluginLibrary, load, load_with};
 pub use message::Message;

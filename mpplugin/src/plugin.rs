@@ -70,6 +70,34 @@ pub trait Plugin<T>: Send + 'static {
         crate::message::take_drop_panics()
     }
 
+    /// Not public API: the shape of the state the plugin restores from at a
+    /// reload, encoded; `None` if it declares none.
+    #[doc(hidden)]
+    fn __mpplugin_state_shape(&self) -> Option<&'static [u8]> {
+        None
+    }
+
+    /// Not public API: turns the plugin into its state at a reload (its
+    /// `save`), panics contained; a plugin without state is dropped.
+    #[doc(hidden)]
+    fn __mpplugin_save(self: Box<Self>) -> Saved {
+        Saved::Nothing(self.__mpplugin_drop())
+    }
+
+    /// Not public API: replaces the plugin with one restored from `state`
+    /// (its `restore`), panics contained: `Err` with the panic's message,
+    /// the plugin left as it was.
+    ///
+    /// # Safety
+    /// `state` is a `Box<S>` of [`SavedState`] whose shape is the one
+    /// [`__mpplugin_state_shape`](Plugin::__mpplugin_state_shape) gives;
+    /// it is consumed either way.
+    #[doc(hidden)]
+    unsafe fn __mpplugin_restore(&mut self, state: *mut ()) -> Result<(), String> {
+        let _ = state;
+        Err("the plugin declares no `restore`".to_owned())
+    }
+
     /// Not public API: drops the plugin with panics contained, freeing its
     /// memory with the allocator of the code that allocated it.
     #[doc(hidden)]
@@ -78,6 +106,31 @@ pub trait Plugin<T>: Send + 'static {
             .err()
             .map(panic_message)
     }
+}
+
+/// Not public API: what a plugin left at a reload, from
+/// [`Plugin::__mpplugin_save`].
+#[doc(hidden)]
+pub enum Saved {
+    /// It declares no state: it was dropped (with the message of a panic
+    /// in its `Drop`, if any).
+    Nothing(Option<String>),
+    /// Its state, boxed by the plugin's code.
+    State(SavedState),
+    /// `save` panicked with this message.
+    Panicked(String),
+}
+
+/// Not public API: a saved state on its way to the new plugin.
+#[doc(hidden)]
+pub struct SavedState {
+    /// A `Box<S>`, as a raw pointer: the old plugin's code allocated it.
+    /// `S`'s shape is the plugin's
+    /// [`__mpplugin_state_shape`](Plugin::__mpplugin_state_shape).
+    pub state: *mut (),
+    /// Drops the `Box<S>`, in the old plugin's code, panics contained:
+    /// for a state that no plugin restores.
+    pub drop: unsafe fn(*mut ()) -> Option<String>,
 }
 
 /// Not public API: how one call of `handle_message` ended.

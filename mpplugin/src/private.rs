@@ -14,6 +14,7 @@ use crate::logging;
 use crate::message::Message;
 use crate::plugin::Plugin;
 use crate::plugin::panic_message;
+pub use crate::plugin::{Saved, SavedState};
 use crate::shape::Shape;
 
 /// A plugin built without an argument: from its `new()` or `Default`.
@@ -179,4 +180,61 @@ impl<P: Default> DefaultPlugin for P {
 /// [`LoadError::NotAPlugin`].
 pub fn check_library_file(path: &Path) -> Result<Vec<String>, LoadError> {
     check_alone(path).map(|found| found.into_iter().map(|(symbol, _)| symbol).collect())
+}
+
+/// `#[plugin]`'s `save`: runs it in the plugin's code, panics contained,
+/// and boxes the state there.
+pub fn save<P, S>(plugin: Box<P>, save: fn(P) -> S) -> Saved {
+    match panic::catch_unwind(AssertUnwindSafe(move || save(*plugin))) {
+        Ok(state) => Saved::State(SavedState {
+            state: Box::into_raw(Box::new(state)).cast(),
+            drop: drop_state::<S>,
+        }),
+        Err(payload) => Saved::Panicked(panic_message(payload)),
+    }
+}
+
+/// Drops a saved state that no plugin restores.
+///
+/// # Safety
+/// `state` is a `Box<S>` made by [`save`], dropped once.
+unsafe fn drop_state<S>(state: *mut ()) -> Option<String> {
+    // SAFETY: the caller's.
+    let state = unsafe { Box::from_raw(state.cast::<S>()) };
+    panic::catch_unwind(AssertUnwindSafe(move || drop(state)))
+        .err()
+        .map(panic_message)
+}
+
+/// `#[plugin]`'s `restore`: builds the plugin from the state, panics
+/// contained, and puts it in place of the one constructed (dropped, its
+/// panics contained).
+///
+/// # Safety
+/// `state` is a `Box<S>` made by [`save`] (in this build or another whose
+/// `S` has the same shape), consumed here.
+pub unsafe fn restore<P, S>(
+    plugin: &mut P,
+    state: *mut (),
+    restore: fn(S) -> P,
+) -> Result<(), String> {
+    // SAFETY: the caller's; the same allocator on both sides is a condition
+    // of loading at all.
+    let state = *unsafe { Box::from_raw(state.cast::<S>()) };
+    match panic::catch_unwind(AssertUnwindSafe(move || restore(state))) {
+        Ok(restored) => {
+            let constructed = std::mem::replace(plugin, restored);
+            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(move || drop(constructed))) {
+                drop(panic_message(payload));
+            }
+            Ok(())
+        }
+        Err(payload) => Err(panic_message(payload)),
+    }
+}
+
+/// `#[plugin]`'s state shape: `S`'s, encoded. The one place that asks for
+/// `S: Shape`, so that a state without it is one error.
+pub fn state_shape<S: Shape>() -> &'static [u8] {
+    crate::shape::encoded::<S>()
 }

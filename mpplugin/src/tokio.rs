@@ -22,7 +22,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::exit::{Delivery, Exit, PluginId, SendError, TrySendError};
-use crate::handover::Replaced;
+use crate::handover::{Handover, Replaced};
 use crate::message::Message;
 use crate::plugin::Plugin;
 use crate::roster::{Attached, DEFAULT_CAPACITY, Roster, Sending, delivery_or_error};
@@ -216,7 +216,7 @@ impl<T: Send + Sync + 'static> Host<T> {
                 Some(mut join) => join.exit(&old).await,
                 None => old.abandon(),
             };
-            swap.report(exit);
+            swap.report(exit, Handover::OldEnded);
         }
         replaced
     }

@@ -21,7 +21,7 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use crate::exit::{Ending, Exit, PluginId};
-use crate::handover::Swap;
+use crate::handover::{Handover, Swap, hand_over};
 use crate::message::{Message, take_drop_panics};
 use crate::plugin::Handled;
 use crate::plugin::Plugin;
@@ -214,23 +214,35 @@ impl<T: Send + Sync + 'static> Worker<T> {
             return;
         };
         let new_name = new.name().to_owned();
-        if let Some(old) = slot.as_mut() {
-            progress.drop_panics += take_drop_panics() + old.__mpplugin_message_drop_panics();
-        }
+        let Some(old) = slot.take() else {
+            return;
+        };
+        progress.drop_panics += take_drop_panics() + old.__mpplugin_message_drop_panics();
         // Counted from here on for the new plugin.
         new.__mpplugin_message_drop_panics();
-        let drop_panic = slot.replace(new).and_then(|old| old.__mpplugin_drop());
+        let ending = progress.ending.take();
+        let (drop_panic, new, handover) = if ending.is_some() {
+            // An ended plugin hands nothing over: its state may be half
+            // changed by the handler that panicked.
+            (old.__mpplugin_drop(), new, Handover::OldEnded)
+        } else {
+            hand_over(old, new)
+        };
+        *slot = Some(new);
         let name = std::mem::replace(&mut *self.name(), new_name);
         self.calls.store(0, Ordering::Relaxed);
-        swap.report(Exit {
-            id: self.id,
-            name,
-            ending: progress.ending.take().unwrap_or(Ending::Finished),
-            handled: std::mem::take(&mut progress.handled),
-            unhandled: std::mem::take(&mut progress.unhandled),
-            drop_panic,
-            message_drop_panics: std::mem::take(&mut progress.drop_panics),
-        });
+        swap.report(
+            Exit {
+                id: self.id,
+                name,
+                ending: ending.unwrap_or(Ending::Finished),
+                handled: std::mem::take(&mut progress.handled),
+                unhandled: std::mem::take(&mut progress.unhandled),
+                drop_panic,
+                message_drop_panics: std::mem::take(&mut progress.drop_panics),
+            },
+            handover,
+        );
     }
 
     /// Moves the swaps the host offered into `progress`, if it marked the

@@ -143,39 +143,53 @@ pub fn drifted(feature: Option<&str>) -> &'static Path {
     copy
 }
 
-/// The two builds of fixture `reload`: `(first, second)`, the second built
-/// with its feature `second` (it reports itself as "second"). Each is
-/// copied aside once built (cargo writes both to one path), into
-/// `reload/first/` and `reload/second/` of [`target_dir`], once per test
-/// process.
+/// The first and the second build of fixture `reload` (see
+/// [`reload_build`]).
+pub fn reload_builds() -> (&'static Path, &'static Path) {
+    (reload_build("first"), reload_build("second"))
+}
+
+/// A build of fixture `reload`, copied aside once built (cargo writes every
+/// build to one path) into `reload/<build>/` of [`target_dir`], once per
+/// test process: `first` (no features), `second` (it reports itself as
+/// "second"), `reshaped` (the second, its state `Vec<i64>`), `stateless`
+/// (the second, without `save` and `restore`).
 ///
 /// # Panics
-/// If either build fails.
-pub fn reload_builds() -> (&'static Path, &'static Path) {
-    static BUILDS: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
-    let (first, second) = BUILDS.get_or_init(|| {
-        let build = |name: &str, features: &[&str]| {
-            let mut cargo = build().package("fixture-reload");
-            for feature in features {
-                cargo = cargo.arg("--features").arg(feature);
-            }
-            let built = cargo
-                .run()
-                .unwrap_or_else(|error| panic!("cannot build fixture-reload ({name}): {error}"));
-            let library = built
-                .library("fixture_reload")
-                .unwrap_or_else(|error| panic!("fixture-reload ({name}): {error}"));
-            let dir = target_dir().join("reload").join(name);
-            std::fs::create_dir_all(&dir).unwrap();
-            let file = library.file_name().unwrap();
-            // Copied then renamed: a reader never sees half a file.
-            let staged = dir.join(format!("{}.{}", file.to_string_lossy(), std::process::id()));
-            std::fs::copy(library, &staged).unwrap();
-            let kept = dir.join(file);
-            std::fs::rename(&staged, &kept).unwrap();
-            kept
-        };
-        (build("first", &[]), build("second", &["second"]))
-    });
-    (first, second)
+/// If the build fails, or there is no such build.
+pub fn reload_build(name: &str) -> &'static Path {
+    static BUILT: Mutex<Option<HashMap<String, &'static Path>>> = Mutex::new(None);
+    let mut built = BUILT.lock().unwrap_or_else(PoisonError::into_inner);
+    let built = built.get_or_insert_with(HashMap::new);
+    if let Some(path) = built.get(name) {
+        return path;
+    }
+    let features = match name {
+        "first" => "",
+        "second" => "second",
+        "reshaped" => "second,reshaped",
+        "stateless" => "second,stateless",
+        other => panic!("no build `{other}` of fixture-reload"),
+    };
+    let mut cargo = build().package("fixture-reload");
+    if !features.is_empty() {
+        cargo = cargo.arg("--features").arg(features);
+    }
+    let report = cargo
+        .run()
+        .unwrap_or_else(|error| panic!("cannot build fixture-reload ({name}): {error}"));
+    let library = report
+        .library("fixture_reload")
+        .unwrap_or_else(|error| panic!("fixture-reload ({name}): {error}"));
+    let dir = target_dir().join("reload").join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = library.file_name().unwrap();
+    // Copied then renamed: a reader never sees half a file.
+    let staged = dir.join(format!("{}.{}", file.to_string_lossy(), std::process::id()));
+    std::fs::copy(library, &staged).unwrap();
+    let kept = dir.join(file);
+    std::fs::rename(&staged, &kept).unwrap();
+    let kept: &'static Path = Box::leak(kept.into_boxed_path());
+    built.insert(name.to_owned(), kept);
+    kept
 }

@@ -8,8 +8,8 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use fixture_types::Event;
 use mpplugin::tokio::Execution;
-use mpplugin::{Ending, Exit, Host, LoadError, LoadedPlugin, PluginId, PluginLibrary};
-use mpplugin_tests::fixtures::{reload_builds, report};
+use mpplugin::{Ending, Exit, Handover, Host, LoadError, LoadedPlugin, PluginId, PluginLibrary};
+use mpplugin_tests::fixtures::{reload_build, reload_builds, report};
 
 fn open(path: &Path) -> Result<PluginLibrary, LoadError> {
     // SAFETY: the fixtures are built from this repository's source by the
@@ -180,11 +180,15 @@ fn tallied(build: &str, values: impl IntoIterator<Item = u64>) -> String {
 /// A path holding the first build, loaded; the second build put there, to
 /// be loaded by the caller after.
 fn first_then_rebuilt(test: &str) -> (PathBuf, LoadedPlugin<Event>) {
-    let (first, second) = reload_builds();
+    first_then(test, "second")
+}
+
+/// A path holding the first build, loaded; build `rebuilt` put there.
+fn first_then(test: &str, rebuilt: &str) -> (PathBuf, LoadedPlugin<Event>) {
     let path = scratch(test).join(format!("lib{test}_tally.so"));
-    install(first, &path);
+    install(reload_build("first"), &path);
     let plugin = tally(&open(&path).unwrap());
-    install(second, &path);
+    install(reload_build(rebuilt), &path);
     (path, plugin)
 }
 
@@ -194,11 +198,17 @@ fn replies() -> (SyncSender<String>, Receiver<String>) {
 }
 
 /// The old plugin's exit after handling 200 values and a report, the new
-/// one's after 200 more and a report: nothing lost, duplicated or moved
-/// across the swap.
-fn assert_swapped(id: PluginId, old: &Exit, exits: &[Exit], answers: &Receiver<String>) {
+/// one's after 200 more and a report, the old values carried over: nothing
+/// lost, duplicated or moved across the swap.
+fn assert_swapped(
+    id: PluginId,
+    (old, handover): &(Exit, Handover),
+    exits: &[Exit],
+    answers: &Receiver<String>,
+) {
+    assert_eq!(*handover, Handover::Carried);
     assert_eq!(answers.recv().unwrap(), tallied("first", 0..200));
-    assert_eq!(answers.recv().unwrap(), tallied("second", 200..400));
+    assert_eq!(answers.recv().unwrap(), tallied("second", 0..400));
     assert_eq!(
         (old.id, &old.ending, old.handled, old.unhandled),
         (id, &Ending::Finished, 201, 0)
@@ -225,7 +235,7 @@ fn the_std_host_replaces_a_plugin_mid_stream_at_capacity_one_losing_nothing() {
         host.send(Event::Add(value)).unwrap();
     }
     host.send(Event::Report(reply)).unwrap();
-    let old = replaced.wait();
+    let old = replaced.wait_handover();
     let exits = host.end();
     assert_swapped(id, &old, &exits, &answers);
 }
@@ -241,14 +251,15 @@ fn tokio_swap(test: &str, execution: Execution) {
             host.send(Event::Add(value)).await.unwrap();
         }
         host.send(Event::Report(reply.clone())).await.unwrap();
-        let replaced = host.replace(id, tally(&open(&path).unwrap())).await;
+        let mut replaced = host.replace(id, tally(&open(&path).unwrap())).await;
         for value in 200..400 {
             host.send(Event::Add(value)).await.unwrap();
         }
         host.send(Event::Report(reply)).await.unwrap();
-        let old = replaced.await;
+        let exit = (&mut replaced).await;
+        let handover = replaced.handover().expect("the swap was made");
         let exits = host.end().await;
-        assert_swapped(id, &old, &exits, &answers);
+        assert_swapped(id, &(exit, handover), &exits, &answers);
     });
 }
 
@@ -278,7 +289,7 @@ fn a_replace_with_nothing_sent_after_it_is_made_without_a_later_message() {
     assert_eq!((old.handled, &old.ending), (1, &Ending::Finished));
     let (reply, answers) = replies();
     host.send(Event::Report(reply)).unwrap();
-    assert_eq!(answers.recv().unwrap(), tallied("second", []));
+    assert_eq!(answers.recv().unwrap(), tallied("second", [1]));
     assert_eq!(host.end()[0].handled, 1);
 }
 
@@ -302,8 +313,15 @@ fn replace_ended(test: &str, ending: Event, expected: impl Fn(&Ending) -> bool, 
             reached += 1;
         }
     }
-    let old = host.replace(id, tally(&open(&path).unwrap())).wait();
+    let (old, handover) = host
+        .replace(id, tally(&open(&path).unwrap()))
+        .wait_handover();
     assert!(expected(&old.ending), "{old:?}");
+    assert_eq!(
+        handover,
+        Handover::OldEnded,
+        "an ended plugin hands nothing over"
+    );
     assert_eq!((old.id, old.handled, old.unhandled), (id, 2, reached));
     let (reply, answers) = replies();
     host.send(Event::Add(4)).unwrap();
@@ -339,4 +357,97 @@ fn a_plugin_replaced_as_it_detaches_counts_what_reached_it_after() {
             false,
         );
     }
+}
+
+// ---- what survives a reload ----
+
+/// The fixture's `SAVE_PANICS` and `RESTORE_PANICS`: values that make its
+/// `save` or `restore` panic.
+const SAVE_PANICS: u64 = 666;
+const RESTORE_PANICS: u64 = 777;
+
+/// Sends `values` to the first build, replaces it with build `rebuilt`,
+/// sends 5, and returns the handover and the new plugin's report; the
+/// host runs on throughout.
+fn reload_state(test: &str, rebuilt: &str, values: &[u64]) -> (Handover, Exit, String) {
+    let (path, plugin) = first_then(test, rebuilt);
+    let mut host = Host::<Event>::new();
+    let id = host.attach_with_capacity(plugin, 1);
+    for value in values {
+        host.send(Event::Add(*value)).unwrap();
+    }
+    let (old, handover) = host
+        .replace(id, tally(&open(&path).unwrap()))
+        .wait_handover();
+    let (reply, answers) = replies();
+    host.send(Event::Add(5)).unwrap();
+    host.send(Event::Report(reply)).unwrap();
+    let report = answers.recv().unwrap();
+    let exits = host.end();
+    assert_eq!(
+        (exits[0].id, &exits[0].ending, exits[0].handled),
+        (id, &Ending::Finished, 2)
+    );
+    (handover, old, report)
+}
+
+#[test]
+fn a_state_of_another_shape_is_not_handed_over_and_the_new_build_starts_fresh() {
+    let (handover, old, report) = reload_state("reshaped", "reshaped", &[1, 2]);
+    match &handover {
+        Handover::ShapeMismatch(difference) => {
+            assert!(
+                difference.contains("u64") && difference.contains("i64"),
+                "{difference}"
+            );
+        }
+        other => panic!("expected ShapeMismatch, got {other:?}"),
+    }
+    assert_eq!((old.handled, old.drop_panic), (2, None));
+    assert_eq!(report, tallied("second", [5]));
+}
+
+#[test]
+fn a_new_build_without_restore_starts_fresh_and_says_so() {
+    let (handover, _, report) = reload_state("stateless_new", "stateless", &[1, 2]);
+    assert_eq!(handover, Handover::NotRestored);
+    assert_eq!(report, tallied("second", [5]));
+}
+
+#[test]
+fn an_old_build_without_save_hands_nothing_over_and_says_so() {
+    let path = scratch("stateless_old").join("libstateless_old_tally.so");
+    install(reload_build("stateless"), &path);
+    let mut host = Host::<Event>::new();
+    let id = host.attach_with_capacity(tally(&open(&path).unwrap()), 1);
+    host.send(Event::Add(1)).unwrap();
+    install(reload_build("first"), &path);
+    let (old, handover) = host
+        .replace(id, tally(&open(&path).unwrap()))
+        .wait_handover();
+    assert_eq!((handover, old.handled), (Handover::NotSaved, 1));
+    let (reply, answers) = replies();
+    host.send(Event::Report(reply)).unwrap();
+    assert_eq!(answers.recv().unwrap(), tallied("first", []));
+    host.end();
+}
+
+#[test]
+fn a_panic_in_save_is_contained_reported_and_the_new_build_starts_fresh() {
+    let (handover, _, report) = reload_state("save_panics", "second", &[1, SAVE_PANICS]);
+    assert_eq!(
+        handover,
+        Handover::SavePanicked("first build's save panicked on request".to_owned())
+    );
+    assert_eq!(report, tallied("second", [5]));
+}
+
+#[test]
+fn a_panic_in_restore_is_contained_reported_and_the_new_build_runs_as_constructed() {
+    let (handover, _, report) = reload_state("restore_panics", "second", &[1, RESTORE_PANICS]);
+    assert_eq!(
+        handover,
+        Handover::RestorePanicked("second build's restore panicked on request".to_owned())
+    );
+    assert_eq!(report, tallied("second", [5]));
 }

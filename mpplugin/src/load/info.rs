@@ -110,7 +110,7 @@ pub struct PluginInfo {
 ///   argument  none
 ///   rustc     rustc 1.95.0 (59807616e1fa2540724bfbac14d7976d7e4a3860 2026-04-14)
 ///   target    x86_64-unknown-linux-gnu
-///   mpplugin  0.1.0 (ABI 4)
+///   mpplugin  0.1.0 (ABI 5)
 ///   panic     unwind
 /// ```
 impl fmt::Display for PluginInfo {

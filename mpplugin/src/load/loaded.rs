@@ -1,15 +1,16 @@
 //! [`LoadedPlugin`]: a plugin constructed from a library, which keeps the
 //! library loaded and is called and dropped through the plugin's own code.
-//! It calls nothing unsafe: the constructor that made it was called, and
-//! checked, by the pipeline in `mod.rs`.
+//! It calls nothing unsafe but the plugin's `restore`, whose contract it
+//! forwards: the constructor that made it was called, and checked, by the
+//! pipeline in `mod.rs`.
 
 use std::fmt;
 
 use super::info::PluginInfo;
 use super::library::PluginLibrary;
 use crate::message::Message;
-use crate::plugin::Handled;
 use crate::plugin::Plugin;
+use crate::plugin::{Handled, Saved};
 
 /// A plugin constructed from a library. It is a [`Plugin<T>`]: attach it to
 /// a host, or call it yourself. It keeps its library loaded.
@@ -85,6 +86,29 @@ impl<T: 'static> Plugin<T> for LoadedPlugin<T> {
         self.plugin
             .as_ref()
             .map_or(0, |plugin| plugin.__mpplugin_message_drop_panics())
+    }
+
+    fn __mpplugin_state_shape(&self) -> Option<&'static [u8]> {
+        self.plugin
+            .as_ref()
+            .and_then(|plugin| plugin.__mpplugin_state_shape())
+    }
+
+    fn __mpplugin_save(mut self: Box<Self>) -> Saved {
+        crate::logging::push_if_changed();
+        match self.plugin.take() {
+            Some(plugin) => plugin.__mpplugin_save(),
+            None => Saved::Nothing(None),
+        }
+    }
+
+    unsafe fn __mpplugin_restore(&mut self, state: *mut ()) -> Result<(), String> {
+        crate::logging::push_if_changed();
+        match self.plugin.as_mut() {
+            // SAFETY: the caller's, for the plugin this one wraps.
+            Some(plugin) => unsafe { plugin.__mpplugin_restore(state) },
+            None => Err("the plugin was already dropped".to_owned()),
+        }
     }
 
     fn __mpplugin_drop(mut self: Box<Self>) -> Option<String> {
