@@ -119,6 +119,7 @@
 //!   [`process`](mod@process)): `mod.rs` the host, `proxy.rs` one child
 //!   seen from the host, `child.rs` the child's side, `spawn.rs` the thread
 //!   that starts children, `wire.rs` the frames, `error.rs` its refusals.
+//! - `watch.rs`: which plugin files a build replaced (feature `watch`).
 //! - `build.rs`: building plugin packages with cargo (feature `build`);
 //!   `file_name.rs`: the platform's file name for a crate's library.
 //!
@@ -156,6 +157,8 @@ pub mod shape;
 mod sync;
 #[cfg(feature = "tokio")]
 pub mod tokio;
+#[cfg(feature = "watch")]
+pub mod watch;
 mod worker;
 
 #[doc(hidden)]
