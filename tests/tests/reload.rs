@@ -451,3 +451,33 @@ fn a_panic_in_restore_is_contained_reported_and_the_new_build_runs_as_constructe
     );
     assert_eq!(report, tallied("second", [5]));
 }
+
+#[test]
+fn the_tokio_host_replaces_a_plugin_that_detached_and_is_gone() {
+    let (path, plugin) = first_then_rebuilt("tokio_detached_gone");
+    let runtime = mpplugin_tests::driver::two_worker_runtime();
+    runtime.block_on(async {
+        let mut host = mpplugin::tokio::Host::<Event>::new();
+        let id = host.attach_with(plugin, 1, Execution::Task);
+        host.send(Event::Add(1)).await.unwrap();
+        host.send(Event::Stop(4)).await.unwrap();
+        let mut reached = 0;
+        // Until a send finds the plugin gone: then its task has ended.
+        while host.send(Event::Add(9)).await.is_ok() {
+            reached += 1;
+        }
+        let mut replaced = host.replace(id, tally(&open(&path).unwrap())).await;
+        let old = (&mut replaced).await;
+        assert_eq!(replaced.handover(), Some(Handover::OldEnded));
+        assert_eq!(
+            (old.id, &old.ending, old.handled, old.unhandled),
+            (id, &Ending::Detached(4), 2, reached)
+        );
+        let (reply, answers) = replies();
+        host.send(Event::Add(5)).await.unwrap();
+        host.send(Event::Report(reply)).await.unwrap();
+        assert_eq!(answers.recv().unwrap(), tallied("second", [5]));
+        let exits = host.end().await;
+        assert_eq!((exits[0].id, exits[0].handled), (id, 2));
+    });
+}
