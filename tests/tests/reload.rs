@@ -481,3 +481,44 @@ fn the_tokio_host_replaces_a_plugin_that_detached_and_is_gone() {
         assert_eq!((exits[0].id, exits[0].handled), (id, 2));
     });
 }
+
+/// Waits for a go on each message: an old plugin held in its handler.
+struct Held(std::sync::mpsc::Receiver<()>);
+
+impl mpplugin::Plugin<u64> for Held {
+    fn handle_message(&mut self, _: mpplugin::Message<u64>) -> Option<u8> {
+        let _ = self.0.recv();
+        None
+    }
+}
+
+#[test]
+fn a_swap_that_the_host_abandons_before_it_is_reached_reports_the_new_plugin_abandoned() {
+    let (go, held) = std::sync::mpsc::channel();
+    let mut host = Host::<u64>::new();
+    let id = host.attach(Held(held));
+    host.send(1).unwrap();
+    let (_, never) = std::sync::mpsc::channel();
+    let replaced = host.replace(id, Held(never));
+    // The old plugin is still in its handler: the deadline passes at once,
+    // and the plugin is abandoned before its swap.
+    let exits = host.end_by(std::time::Instant::now());
+    assert_eq!((exits[0].id, &exits[0].ending), (id, &Ending::Abandoned));
+    go.send(()).unwrap();
+    let (exit, handover) = replaced.wait_handover();
+    assert_eq!(
+        (handover, exit.id, exit.ending),
+        (Handover::Abandoned, id, Ending::Abandoned)
+    );
+}
+
+#[test]
+#[should_panic(expected = "replace of plugin #3, which this host does not have (it has 1 plugins)")]
+fn replacing_an_id_the_host_does_not_have_panics_with_the_id() {
+    let idle = || Held(std::sync::mpsc::channel().1);
+    let mut other = Host::<u64>::new();
+    let ids: Vec<PluginId> = (0..4).map(|_| other.attach(idle())).collect();
+    let mut host = Host::<u64>::new();
+    host.attach(idle());
+    let _ = host.replace(ids[3], idle());
+}
