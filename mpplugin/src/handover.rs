@@ -8,8 +8,6 @@
 //! `restore`, or by the first build's drop, once.
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
@@ -203,7 +201,7 @@ impl Outcome {
 ///
 /// Dropping the handle does not cancel the swap. Waiting for the exit is
 /// optional: [`try_exit`](Self::try_exit) never waits, [`wait`](Self::wait)
-/// blocks the thread, and the handle is a [`Future`] for async code.
+/// blocks the thread, and [`exit`](Self::exit) is for async code.
 pub struct Replaced {
     outcome: Arc<Outcome>,
 }
@@ -233,6 +231,23 @@ impl Replaced {
             .map(|(_, handover)| handover.clone())
     }
 
+    /// Waits, asynchronously, until the swap has taken place, and returns
+    /// the old plugin's exit: [`wait`](Self::wait) for async code.
+    pub async fn exit(&self) -> Exit {
+        std::future::poll_fn(|cx| self.poll_exit(cx)).await
+    }
+
+    fn poll_exit(&self, cx: &mut Context<'_>) -> Poll<Exit> {
+        let mut state = self.outcome.lock();
+        match &state.exit {
+            Some((exit, _)) => Poll::Ready(exit.clone()),
+            None => {
+                state.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+
     /// [`wait`](Self::wait), with what became of the old plugin's state.
     pub fn wait_handover(self) -> (Exit, Handover) {
         let mut state = self.outcome.lock();
@@ -249,28 +264,13 @@ impl Replaced {
     }
 
     /// Blocks the thread until the swap has taken place, and returns the
-    /// old plugin's exit. In async code, `.await` the handle instead.
+    /// old plugin's exit. In async code, `.await` [`exit`](Self::exit) instead.
     ///
     /// The swap waits for the old plugin to handle what was sent to it
     /// before the replace: a plugin stuck in its handler makes this wait as
     /// long.
     pub fn wait(self) -> Exit {
         self.wait_handover().0
-    }
-}
-
-impl Future for Replaced {
-    type Output = Exit;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Exit> {
-        let mut state = self.outcome.lock();
-        match &state.exit {
-            Some((exit, _)) => Poll::Ready(exit.clone()),
-            None => {
-                state.waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        }
     }
 }
 

@@ -184,7 +184,7 @@ impl<T: Send + Sync + 'static> Host<T> {
     /// Never waits for the old plugin: the swap travels through the
     /// plugin's queue, behind the messages already in it, and its task or
     /// thread makes it there. The old plugin's exit arrives through the
-    /// [`Replaced`] returned (`.await` it); [`end`](Host::end) reports the
+    /// [`Replaced`] returned (`.await` its [`exit`](Replaced::exit)); [`end`](Host::end) reports the
     /// last plugin of each id only. The new plugin runs as the old one did
     /// ([`Execution`]).
     ///

@@ -251,12 +251,12 @@ fn tokio_swap(test: &str, execution: Execution) {
             host.send(Event::Add(value)).await.unwrap();
         }
         host.send(Event::Report(reply.clone())).await.unwrap();
-        let mut replaced = host.replace(id, tally(&open(&path).unwrap())).await;
+        let replaced = host.replace(id, tally(&open(&path).unwrap())).await;
         for value in 200..400 {
             host.send(Event::Add(value)).await.unwrap();
         }
         host.send(Event::Report(reply)).await.unwrap();
-        let exit = (&mut replaced).await;
+        let exit = replaced.exit().await;
         let handover = replaced.handover().expect("the swap was made");
         let exits = host.end().await;
         assert_swapped(id, &(exit, handover), &exits, &answers);
@@ -466,8 +466,8 @@ fn the_tokio_host_replaces_a_plugin_that_detached_and_is_gone() {
         while host.send(Event::Add(9)).await.is_ok() {
             reached += 1;
         }
-        let mut replaced = host.replace(id, tally(&open(&path).unwrap())).await;
-        let old = (&mut replaced).await;
+        let replaced = host.replace(id, tally(&open(&path).unwrap())).await;
+        let old = replaced.exit().await;
         assert_eq!(replaced.handover(), Some(Handover::OldEnded));
         assert_eq!(
             (old.id, &old.ending, old.handled, old.unhandled),
@@ -520,5 +520,5 @@ fn replacing_an_id_the_host_does_not_have_panics_with_the_id() {
     let ids: Vec<PluginId> = (0..4).map(|_| other.attach(idle())).collect();
     let mut host = Host::<u64>::new();
     host.attach(idle());
-    let _ = host.replace(ids[3], idle());
+    drop(host.replace(ids[3], idle()));
 }
