@@ -6,9 +6,10 @@
 //!   old plugin handles and the first the new one handles, against the gap
 //!   between two messages with no swap;
 //! - the memory kept per reload: the resident set before and after 100
-//!   reloads of the reload example's counter plugin (built in release),
-//!   each a new build file at the same path, loaded from its private copy
-//!   and swapped in with its state carried over.
+//!   reloads of the reload example's counter plugin and of the demo's
+//!   concat plugin (built in release), each a new file at the same path,
+//!   loaded from its private copy and swapped in (the counter's state
+//!   carried over; concat declares none).
 //!
 //! ```sh
 //! cargo bench -p mpplugin-tests --bench reload
@@ -18,6 +19,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use concat_types::ConcatCommand;
 use mpplugin::build::Build;
 use mpplugin::{Handover, Host, Message, Plugin, PluginLibrary};
 use reload_types::CounterMessage;
@@ -98,21 +100,35 @@ fn resident_bytes() -> u64 {
     pages * 4096
 }
 
-fn memory_per_reload() {
+/// The release build of `package`'s library, in the workspace.
+fn release_library(package: &str) -> std::path::PathBuf {
     let built = Build::new()
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .package("reload-counter")
+        .package(package)
         .release(true)
         .run()
         .unwrap();
-    let library = built.library("reload-counter").unwrap().to_owned();
-    let size = std::fs::metadata(&library).unwrap().len();
+    built.library(package).unwrap().to_owned()
+}
+
+/// The resident set kept by 100 reloads of `library`: each a new file at
+/// the same path, opened (from its private copy), made into a plugin by
+/// `instantiate` and swapped in for the running one, whose handover
+/// `handover` must be.
+fn memory_per_reload<T: Send + Sync + 'static>(
+    what: &str,
+    library: &Path,
+    instantiate: impl Fn(&PluginLibrary) -> mpplugin::LoadedPlugin<T>,
+    message: impl Fn() -> T,
+    handover: Handover,
+) {
+    let size = std::fs::metadata(library).unwrap().len();
     let dir = std::env::temp_dir().join(format!("mpplugin-reload-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(library.file_name().unwrap());
     let install = |path: &Path| {
         let staged = path.with_extension("staged");
-        std::fs::copy(&library, &staged).unwrap();
+        std::fs::copy(library, &staged).unwrap();
         std::fs::rename(&staged, path).unwrap();
     };
     let open = |path: &Path| {
@@ -121,25 +137,25 @@ fn memory_per_reload() {
         unsafe { PluginLibrary::open(path) }.unwrap()
     };
     install(&path);
-    let mut host = Host::<CounterMessage>::new();
-    let id = host.attach(open(&path).instantiate::<CounterMessage>().unwrap());
+    let mut host = Host::<T>::new();
+    let id = host.attach(instantiate(&open(&path)));
     // One reload first, so that the growth measured is per reload, not the
     // first one's setup.
     install(&path);
-    let warm = host.replace(id, open(&path).instantiate::<CounterMessage>().unwrap());
-    assert_eq!(warm.wait_handover().1, Handover::Carried);
+    let warm = host.replace(id, instantiate(&open(&path)));
+    assert_eq!(warm.wait_handover().1, handover);
     let before = resident_bytes();
     for _ in 0..100 {
-        host.send(CounterMessage::Tick).unwrap();
+        host.send(message()).unwrap();
         install(&path);
-        let replaced = host.replace(id, open(&path).instantiate::<CounterMessage>().unwrap());
-        assert_eq!(replaced.wait_handover().1, Handover::Carried);
+        let replaced = host.replace(id, instantiate(&open(&path)));
+        assert_eq!(replaced.wait_handover().1, handover);
     }
     let after = resident_bytes();
     host.end();
     std::fs::remove_dir_all(&dir).unwrap();
     println!(
-        "memory: resident set +{} KiB over 100 reloads, {} KiB per reload (the library file: {} KiB)",
+        "memory, {what}: resident set +{} KiB over 100 reloads, {} KiB per reload (the library file: {} KiB)",
         (after - before) / 1024,
         (after - before) / 1024 / 100,
         size / 1024
@@ -149,5 +165,24 @@ fn memory_per_reload() {
 fn main() {
     sender_side();
     plugin_side();
-    memory_per_reload();
+    memory_per_reload(
+        "the reload example's counter",
+        &release_library("reload-counter"),
+        |library| library.instantiate::<CounterMessage>().unwrap(),
+        || CounterMessage::Tick,
+        Handover::Carried,
+    );
+    // The demo's concat plugin, which declares no state to carry.
+    let words = vec!["Hi".to_owned(), "There".to_owned()];
+    memory_per_reload(
+        "the demo's concat plugin",
+        &release_library("concat-plugin"),
+        |library| {
+            library
+                .instantiate_with::<ConcatCommand, _>(&words)
+                .unwrap()
+        },
+        || ConcatCommand::Concat("x".to_owned()),
+        Handover::NotSaved,
+    );
 }
