@@ -46,8 +46,60 @@ use fixture_types::Event;
 
 fn main() {
     divan::main();
+    // Run with the other benches, or when asked for by name.
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with('-'))
+        .collect();
+    if filters.is_empty() || filters.iter().any(|filter| filter.contains("folder")) {
+        folder_interleaved();
+    }
     // The copies are mapped still, which does not stop their removal.
     let _ = std::fs::remove_dir_all(scratch());
+}
+
+/// `folder`'s two sides again, taken in turn within one process (the order
+/// swapped every round), so that both meet as many libraries already
+/// loaded: the fair ratio in one run. (Divan runs one bench after the
+/// other, and every library loaded slows the next `dlopen` a little.)
+fn folder_interleaved() {
+    const ROUNDS: usize = 10;
+    let time_alone = || {
+        let paths = fresh_folder().1;
+        let start = std::time::Instant::now();
+        divan::black_box(open_each(&paths));
+        start.elapsed()
+    };
+    let time_dir = || {
+        let folder = fresh_folder().0;
+        let start = std::time::Instant::now();
+        // SAFETY: the fixture is built from this repository's source.
+        let found =
+            unsafe { mpplugin::PluginLibrary::open_dir(&folder) }.expect("the folder opens");
+        let elapsed = start.elapsed();
+        assert!(
+            found.len() == FOLDER_SIZE && found.iter().all(|(_, opened)| opened.is_ok()),
+            "every copy opens"
+        );
+        elapsed
+    };
+    let (mut alone, mut dir) = (Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        if round % 2 == 0 {
+            alone.push(time_alone());
+            dir.push(time_dir());
+        } else {
+            dir.push(time_dir());
+            alone.push(time_alone());
+        }
+    }
+    alone.sort();
+    dir.sort();
+    let (alone, dir) = (alone[ROUNDS / 2], dir[ROUNDS / 2]);
+    println!(
+        "folder, interleaved ({ROUNDS} rounds of {FOLDER_SIZE} fresh copies): each alone {alone:.2?}, open_dir {dir:.2?}, open_dir / each alone = {:.2} (target <= 1.10)",
+        dir.as_secs_f64() / alone.as_secs_f64()
+    );
 }
 
 fn scratch() -> PathBuf {
