@@ -96,13 +96,25 @@ impl<T> TrySendError<T> {
     }
 }
 
+/// `Encode`'s `Debug`, the same in both send errors.
+fn debug_encode(f: &mut fmt::Formatter<'_>, error: &impl fmt::Debug) -> fmt::Result {
+    f.debug_struct("Encode")
+        .field("error", error)
+        .finish_non_exhaustive()
+}
+
+/// `Encode`'s sentence, the same in both send errors.
+fn display_encode(f: &mut fmt::Formatter<'_>, error: &impl fmt::Display) -> fmt::Result {
+    write!(
+        f,
+        "the message reached no plugin: {error} (a process host sends what serde can serialise)"
+    )
+}
+
 impl<T> fmt::Debug for SendError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Encode { error, .. } => f
-                .debug_struct("Encode")
-                .field("error", error)
-                .finish_non_exhaustive(),
+            Self::Encode { error, .. } => debug_encode(f, error),
             Self::NoPlugins(error) => f.debug_tuple("NoPlugins").field(error).finish(),
         }
     }
@@ -111,10 +123,7 @@ impl<T> fmt::Debug for SendError<T> {
 impl<T> fmt::Display for SendError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Encode { error, .. } => write!(
-                f,
-                "the message reached no plugin: {error} (a process host sends what serde can serialise)"
-            ),
+            Self::Encode { error, .. } => display_encode(f, error),
             Self::NoPlugins(error) => fmt::Display::fmt(error, f),
         }
     }
@@ -132,10 +141,7 @@ impl<T> Error for SendError<T> {
 impl<T> fmt::Debug for TrySendError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Encode { error, .. } => f
-                .debug_struct("Encode")
-                .field("error", error)
-                .finish_non_exhaustive(),
+            Self::Encode { error, .. } => debug_encode(f, error),
             Self::Host(error) => f.debug_tuple("Host").field(error).finish(),
         }
     }
@@ -144,10 +150,7 @@ impl<T> fmt::Debug for TrySendError<T> {
 impl<T> fmt::Display for TrySendError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Encode { error, .. } => write!(
-                f,
-                "the message reached no plugin: {error} (a process host sends what serde can serialise)"
-            ),
+            Self::Encode { error, .. } => display_encode(f, error),
             Self::Host(error) => fmt::Display::fmt(error, f),
         }
     }
