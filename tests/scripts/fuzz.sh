@@ -12,9 +12,10 @@
 #   bash tests/scripts/fuzz.sh            # 60 s
 #   FUZZ_SECONDS=600 bash tests/scripts/fuzz.sh
 #
-# Needs a nightly toolchain (sanitizers) and cargo-fuzz, which it installs
-# (`cargo install cargo-fuzz --locked`) if missing. Exits 2 where nightly
-# cannot run it.
+# Needs a nightly toolchain (sanitizers); exits 2 where nightly cannot run
+# it. The target is built as `cargo fuzz build` builds it (its flags,
+# below), without cargo-fuzz itself: installing that compiles for four
+# minutes on two cores, which every fresh CI machine would pay.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -25,17 +26,35 @@ if ! cargo "+$toolchain" --version >/dev/null 2>&1; then
     echo "fuzz.sh: install it with: rustup toolchain install $toolchain" >&2
     exit 2
 fi
-if ! cargo fuzz --version >/dev/null 2>&1; then
-    echo "fuzz.sh: installing cargo-fuzz" >&2
-    if ! cargo install cargo-fuzz --locked >&2; then
-        echo "fuzz.sh: cargo-fuzz cannot be installed here." >&2
-        exit 2
-    fi
-fi
 cargo "+$toolchain" --version
-cargo fuzz --version
 
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
+host=$(rustc "+$toolchain" -vV | sed -n 's/^host: //p')
+
+printf '\n== fuzz: build file_check\n'
+# cargo-fuzz's flags (0.13, as `cargo fuzz build -v` shows them): libFuzzer's coverage
+# instrumentation, `cfg(fuzzing)`, AddressSanitizer, debug assertions.
+fuzz_flags=(
+    -Cpasses=sancov-module
+    -Cllvm-args=-sanitizer-coverage-level=4
+    -Cllvm-args=-sanitizer-coverage-inline-8bit-counters
+    -Cllvm-args=-sanitizer-coverage-pc-table
+    -Cllvm-args=-sanitizer-coverage-trace-compares
+    -Cllvm-args=-sanitizer-coverage-stack-depth
+    -Cllvm-args=-simplifycfg-branch-fold-threshold=0
+    --cfg fuzzing
+    -Zsanitizer=address
+    -Cdebug-assertions
+    -Ccodegen-units=1
+)
+if ! RUSTFLAGS="${fuzz_flags[*]}" cargo "+$toolchain" build --manifest-path tests/fuzz/Cargo.toml \
+    --release --target "$host" --target-dir "$target_dir/fuzz" --bin file_check; then
+    echo "fuzz.sh: the fuzz target does not build (see above)." >&2
+    exit 1
+fi
+fuzzer="$target_dir/fuzz/$host/release/file_check"
+artifacts=tests/fuzz/artifacts/file_check
+mkdir -p "$artifacts"
 corpus="$target_dir/fuzz/corpus/file_check"
 seeds="$target_dir/fuzz/seeds/file_check"
 rm -rf "$seeds"
@@ -65,8 +84,7 @@ printf '\n== fuzz: file_check for %s s\n' "$seconds"
 # -timeout catches a hang (the check reads a page or two: microseconds).
 log="$target_dir/fuzz/file_check.log"
 status=0
-cargo "+$toolchain" fuzz run --fuzz-dir tests/fuzz --target-dir "$target_dir/fuzz" \
-    file_check "$corpus" "$seeds" -- \
+"$fuzzer" "$corpus" "$seeds" -artifact_prefix="$artifacts/" \
     -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 >"$log" 2>&1 || status=$?
 # libFuzzer's progress lines (one per new input) and its dictionary are many:
@@ -81,8 +99,7 @@ fi
 minimized="$corpus.min"
 rm -rf "$minimized"
 mkdir -p "$minimized"
-if cargo "+$toolchain" fuzz run --fuzz-dir tests/fuzz --target-dir "$target_dir/fuzz" \
-    file_check "$minimized" "$corpus" -- -merge=1 -max_len=65536 >"$log.merge" 2>&1; then
+if "$fuzzer" "$minimized" "$corpus" -merge=1 -max_len=65536 >"$log.merge" 2>&1; then
     rm -rf "$corpus"
     mv "$minimized" "$corpus"
 fi
