@@ -53,14 +53,18 @@ fn run() -> Result<(), Box<dyn Error>> {
             Err(error) => refused.push((path, error)),
         }
     }
-    let plugins: Vec<(&PluginLibrary, &PluginInfo)> = libraries
+    // Cargo's folder holds whatever else the workspace built: a plugin for
+    // another message type is listed and left alone, not attached.
+    let (plugins, others): (Vec<(&PluginLibrary, &PluginInfo)>, Vec<_>) = libraries
         .iter()
         .flat_map(|library| library.plugins().iter().map(move |info| (library, info)))
-        .collect();
+        .partition(|(library, info)| fits(library, info));
+    let mut from: Vec<&str> = plugins.iter().map(|(_, info)| info.name.as_str()).collect();
+    from.dedup();
     println!(
         "Loaded {} plugins from {} libraries in {}:",
         plugins.len(),
-        libraries.len(),
+        from.len(),
         folder.display()
     );
     for (_, info) in &plugins {
@@ -73,6 +77,12 @@ fn run() -> Result<(), Box<dyn Error>> {
         println!(
             "  {} {} `{}`: messages `{}`, {argument}",
             info.name, info.version, info.plugin_type, info.message.name
+        );
+    }
+    for (_, info) in &others {
+        println!(
+            "  left alone {} `{}`: messages `{}`: does not fit this host",
+            info.name, info.plugin_type, info.message.name
         );
     }
     for (path, error) in &refused {
@@ -154,6 +164,19 @@ fn library_of<'a>(
         .iter()
         .find(|library| library.info().name == name)
         .ok_or_else(|| format!("no plugin library of `{name}` in {}", folder.display()).into())
+}
+
+/// Whether plugin `info` of `library` takes this host's messages (and, if
+/// it takes an argument, the words).
+fn fits(library: &PluginLibrary, info: &PluginInfo) -> bool {
+    match info.argument {
+        Some(_) => library
+            .check_named_with::<ConcatCommand, Vec<String>>(&info.plugin_type)
+            .is_ok(),
+        None => library
+            .check_named::<ConcatCommand>(&info.plugin_type)
+            .is_ok(),
+    }
 }
 
 /// Plugin `info` of `library`, by its name: with the words if it takes an
