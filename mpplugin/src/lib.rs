@@ -123,13 +123,15 @@
 //! - `build.rs`: building plugin packages with cargo (feature `build`);
 //!   `file_name.rs`: the platform's file name for a crate's library.
 //!
-//! `unsafe` sits in eight files and one room: the loader (`load/mod.rs`:
+//! `unsafe` sits in these files and rooms: the loader (`load/mod.rs`:
 //! `dlopen`, the symbol, the constructor call; `load/accounts.rs`: listing
-//! users), the declaration (`load/declaration.rs` reads it out of the
+//! users; `load/dir.rs` and `load/loaded.rs` only call and forward what
+//! those say), the declaration (`load/declaration.rs` reads it out of the
 //! library, `abi.rs` defines it, `private.rs` is the plugin's side of the
 //! constructor and of a reload's `save` and `restore`), the ring
 //! (`queue.rs`), a reload's state handed from one build to another
-//! (`handover.rs`), `message.rs` (taking the `Arc` out
+//! (`handover.rs`, and the hidden `Plugin` method in `plugin.rs` that takes
+//! it, whose caller vouches for the state's type), `message.rs` (taking the `Arc` out
 //! of a message, to drop its value contained) and `logging/` (reading what the
 //! other side of the library boundary lent for one call, and connecting a
 //! library), and the process host's child (`process/child.rs`: the
