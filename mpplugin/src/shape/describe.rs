@@ -278,23 +278,6 @@ impl std::hash::Hash for TypeShape {
 }
 
 impl TypeShape {
-    /// The shape of `T` in this build.
-    ///
-    /// # Panics
-    /// If a hand-written [`Shape`] impl returns a [`TypeRef`] that its
-    /// [`Builder`] did not make.
-    pub fn of<T: Shape + ?Sized>() -> Self {
-        let nodes = nodes_of::<T>();
-        let count = nodes.len();
-        let fits = |ty: &TypeRef| ty.index() < count;
-        assert!(
-            nodes.iter().all(|node| node_refs(node).all(|ty| fits(&ty))),
-            "a `Shape` impl returned a `TypeRef` from another `Builder`"
-        );
-        let bytes = super::encoding::encode(&nodes).into();
-        Self { nodes, bytes }
-    }
-
     /// Every node; the first is the type itself.
     pub fn nodes(&self) -> &[Node] {
         &self.nodes

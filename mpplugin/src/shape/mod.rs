@@ -82,6 +82,29 @@ pub use compare::ShapeDifference;
 pub use describe::{Builder, Field, Kind, Layout, Node, TypeRef, TypeShape, Variant};
 pub use encoding::MalformedShape;
 
+// Made here, where describing and encoding meet: neither of their files
+// imports the other's.
+impl TypeShape {
+    /// The shape of `T` in this build.
+    ///
+    /// # Panics
+    /// If a hand-written [`Shape`] impl returns a [`TypeRef`] that its
+    /// [`Builder`] did not make.
+    pub fn of<T: Shape + ?Sized>() -> Self {
+        let nodes = describe::nodes_of::<T>();
+        let count = nodes.len();
+        let fits = |ty: &TypeRef| ty.index() < count;
+        assert!(
+            nodes
+                .iter()
+                .all(|node| describe::node_refs(node).all(|ty| fits(&ty))),
+            "a `Shape` impl returned a `TypeRef` from another `Builder`"
+        );
+        let bytes = encoding::encode(&nodes).into();
+        Self { nodes, bytes }
+    }
+}
+
 /// A type whose shape the loader can compare between a host and a plugin.
 ///
 /// Derive it: `#[derive(mpplugin::Shape)]` on a struct (named, tuple or
