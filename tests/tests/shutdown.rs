@@ -292,11 +292,13 @@ fn a_cancelled_end_does_not_wait_for_a_stuck_blocking_plugin() {
     a_cancelled_end_does_not_wait_for_a_stuck_plugin(Execution::Blocking);
 }
 
-/// The runtime goes first, with plugins of both executions attached and
-/// waiting for messages: its drop returns, and so does the host's after.
-#[test]
-fn dropping_the_runtime_before_the_host_does_not_hang() {
-    let _watchdog = watchdog("the runtime dropped before the host".into(), LIMIT);
+/// A tokio host with a plugin of each execution (blocking first), each of
+/// which has handled three messages, and the runtime they ran on dropped.
+fn host_whose_runtime_went() -> (
+    mpplugin::tokio::Host<u64>,
+    Arc<mpplugin_tests::probe::Record>,
+    Arc<mpplugin_tests::probe::Record>,
+) {
     let runtime = two_worker_runtime();
     let (blocking, blocking_record) = Probe::new();
     let (task, task_record) = Probe::new();
@@ -311,6 +313,15 @@ fn dropping_the_runtime_before_the_host_does_not_hang() {
     until_seen_three(&blocking_record);
     until_seen_three(&task_record);
     drop(runtime);
+    (host, blocking_record, task_record)
+}
+
+/// The runtime goes first, with plugins of both executions attached and
+/// waiting for messages: its drop returns, and so does the host's after.
+#[test]
+fn dropping_the_runtime_before_the_host_does_not_hang() {
+    let _watchdog = watchdog("the runtime dropped before the host".into(), LIMIT);
+    let (host, blocking_record, task_record) = host_whose_runtime_went();
     drop(host);
     assert!(blocking_record.dropped.load(Ordering::SeqCst));
     assert!(task_record.dropped.load(Ordering::SeqCst));
@@ -322,20 +333,7 @@ fn dropping_the_runtime_before_the_host_does_not_hang() {
 #[test]
 fn end_after_the_runtime_went_returns_every_exit() {
     let _watchdog = watchdog("end after the runtime went".into(), LIMIT);
-    let runtime = two_worker_runtime();
-    let (blocking, blocking_record) = Probe::new();
-    let (task, task_record) = Probe::new();
-    let mut host = mpplugin::tokio::Host::<u64>::new();
-    runtime.block_on(async {
-        host.attach_with(blocking, 16, Execution::Blocking);
-        host.attach_with(task, 16, Execution::Task);
-        for value in 0..3 {
-            host.send(value).await.unwrap();
-        }
-    });
-    until_seen_three(&blocking_record);
-    until_seen_three(&task_record);
-    drop(runtime);
+    let (host, blocking_record, task_record) = host_whose_runtime_went();
     let exits = two_worker_runtime().block_on(host.end());
     assert_eq!(exits.len(), 2);
     assert_eq!(exits[0].ending, Ending::Finished, "{}", exits[0]);
