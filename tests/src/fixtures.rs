@@ -99,6 +99,27 @@ pub fn report<P: mpplugin::Plugin<fixture_types::Event>>(plugin: &mut P) -> Stri
     answer.recv().expect("the plugin replies")
 }
 
+/// Fixture `name` opened and made into a plugin for `Event`, without an
+/// argument.
+pub fn load_event_plugin(name: &str) -> mpplugin::LoadedPlugin<fixture_types::Event> {
+    // SAFETY: the fixtures are built from this repository by the harness,
+    // with the same toolchain and the system allocator.
+    unsafe { mpplugin::PluginLibrary::open(fixture(name)) }
+        .unwrap()
+        .instantiate::<fixture_types::Event>()
+        .unwrap()
+}
+
+/// How many times the `logs` fixture has formatted a message so far, from
+/// its report.
+pub fn formatted<P: mpplugin::Plugin<fixture_types::Event>>(plugin: &mut P) -> u64 {
+    let report = report(plugin);
+    report
+        .strip_prefix("logs: formatted ")
+        .and_then(|count| count.parse().ok())
+        .unwrap_or_else(|| panic!("not a report of the logs fixture: {report}"))
+}
+
 /// The `drift` fixture plugin built with `feature` of `fixture-drift-types`
 /// (`None`: without features, like the host), copied to a path of its own.
 ///

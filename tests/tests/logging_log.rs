@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use fixture_types::Event;
-use mpplugin::{Host, LoadedPlugin, Message, Plugin, PluginLibrary};
-use mpplugin_tests::fixtures::{fixture, report};
+use mpplugin::{Host, Message, Plugin};
+use mpplugin_tests::fixtures::{formatted, load_event_plugin as load};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Captured {
@@ -95,24 +95,6 @@ fn captured(target: &str) -> Vec<Captured> {
         .filter(|record| record.target == target)
         .cloned()
         .collect()
-}
-
-fn load(name: &str) -> LoadedPlugin<Event> {
-    // SAFETY: the fixtures are built from this repository by the harness,
-    // with the same toolchain and the system allocator.
-    unsafe { PluginLibrary::open(fixture(name)) }
-        .unwrap()
-        .instantiate::<Event>()
-        .unwrap()
-}
-
-/// How many times the `logs` fixture has formatted a message so far.
-fn formatted(plugin: &mut impl Plugin<Event>) -> u64 {
-    let report = report(plugin);
-    report
-        .strip_prefix("logs: formatted ")
-        .and_then(|count| count.parse().ok())
-        .unwrap_or_else(|| panic!("not a report of the logs fixture: {report}"))
 }
 
 fn messages(records: &[Captured]) -> Vec<(log::Level, &str)> {

@@ -13,8 +13,8 @@ use std::fmt;
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 use fixture_types::Event;
-use mpplugin::{LoadedPlugin, Message, Plugin, PluginLibrary};
-use mpplugin_tests::fixtures::{fixture, report};
+use mpplugin::{Message, Plugin};
+use mpplugin_tests::fixtures::{formatted, load_event_plugin as load};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id};
 use tracing_subscriber::filter::LevelFilter;
@@ -152,24 +152,6 @@ fn captured(target: &str) -> Vec<Captured> {
         .filter(|event| event.target == target)
         .cloned()
         .collect()
-}
-
-fn load(name: &str) -> LoadedPlugin<Event> {
-    // SAFETY: the fixtures are built from this repository by the harness,
-    // with the same toolchain and the system allocator.
-    unsafe { PluginLibrary::open(fixture(name)) }
-        .unwrap()
-        .instantiate::<Event>()
-        .unwrap()
-}
-
-/// How many times the `logs` fixture has formatted a message so far.
-fn formatted(plugin: &mut impl Plugin<Event>) -> u64 {
-    let report = report(plugin);
-    report
-        .strip_prefix("logs: formatted ")
-        .and_then(|count| count.parse().ok())
-        .unwrap_or_else(|| panic!("not a report of the logs fixture: {report}"))
 }
 
 /// The fields every event of the `logs` fixture has, at `level`.
