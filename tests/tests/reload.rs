@@ -4,12 +4,15 @@
 //! real builds of fixture `reload`, the second changed (feature `second`).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use fixture_types::Event;
 use mpplugin::tokio::Execution;
 use mpplugin::{Ending, Exit, Handover, Host, LoadError, LoadedPlugin, PluginId, PluginLibrary};
 use mpplugin_tests::fixtures::{reload_build, reload_builds, report};
+use mpplugin_tests::probe::{Probe, Record};
+use mpplugin_tests::watchdog::watchdog;
 
 fn open(path: &Path) -> Result<PluginLibrary, LoadError> {
     // SAFETY: the fixtures are built from this repository's source by the
@@ -482,40 +485,224 @@ fn the_tokio_host_replaces_a_plugin_that_detached_and_is_gone() {
     });
 }
 
-/// Waits for a go on each message: an old plugin held in its handler.
-struct Held(std::sync::mpsc::Receiver<()>);
+// ---- a swap its host abandons: the new plugin never runs ----
 
-impl mpplugin::Plugin<u64> for Held {
+/// Says when it enters its handler, then waits for a go: an old plugin
+/// held in the middle of a message, its swap waiting behind it.
+struct Holding {
+    entered: SyncSender<()>,
+    go: Receiver<()>,
+}
+
+impl mpplugin::Plugin<u64> for Holding {
     fn handle_message(&mut self, _: mpplugin::Message<u64>) -> Option<u8> {
-        let _ = self.0.recv();
+        let _ = self.entered.send(());
+        // A closed gate lets everything through.
+        let _ = self.go.recv();
         None
+    }
+
+    fn name(&self) -> &str {
+        "holding"
     }
 }
 
+/// The old plugin, the receiver its handler tells on entering, and its go.
+fn holding() -> (Holding, Receiver<()>, std::sync::mpsc::Sender<()>) {
+    let (entered, entries) = sync_channel(1);
+    let (go, gate) = std::sync::mpsc::channel();
+    (Holding { entered, go: gate }, entries, go)
+}
+
+/// The new plugin: it records what it handles, and its drop panics, so that
+/// the exit of an abandoned swap shows it was dropped through its own code.
+fn successor() -> (Probe, std::sync::Arc<Record>) {
+    let (probe, record) = Probe::new();
+    (probe.panic_on_drop(), record)
+}
+
+/// An idle plugin whose drop closes the receiver returned: a host being
+/// dropped drops it only after it has closed every queue.
+fn witness() -> (Probe, Receiver<()>) {
+    let (held, dropped) = sync_channel(0);
+    (Probe::new().0.holding(held), dropped)
+}
+
+/// What a swap abandoned with its host reports: the new plugin's exit,
+/// abandoned before it handled anything, its drop's panic contained and
+/// reported, and the handover that never took place; and the new plugin
+/// was dropped without being called.
+fn assert_abandoned(id: PluginId, (exit, handover): (Exit, Handover), new: &Record) {
+    assert_eq!(handover, Handover::Abandoned);
+    assert_eq!(
+        (exit.id, exit.name.as_str(), &exit.ending),
+        (id, "probe", &Ending::Abandoned),
+        "{exit}"
+    );
+    assert_eq!(
+        (exit.handled, exit.unhandled, exit.message_drop_panics),
+        (0, 0, 0),
+        "{exit}"
+    );
+    assert_eq!(
+        exit.drop_panic.as_deref(),
+        Some("probe panicked while dropped"),
+        "{exit}"
+    );
+    assert_eq!(new.started.load(Ordering::SeqCst), 0, "the new plugin ran");
+    assert!(
+        new.dropped.load(Ordering::SeqCst),
+        "the new plugin was kept"
+    );
+}
+
+/// The old plugin's exit from an `end_by` whose deadline passed while it
+/// was held in its first message, its swap behind it.
+fn assert_old_abandoned(id: PluginId, exits: &[Exit]) {
+    assert_eq!(exits.len(), 1, "{exits:?}");
+    let old = &exits[0];
+    assert_eq!(
+        (old.id, old.name.as_str(), &old.ending),
+        (id, "holding", &Ending::Abandoned),
+        "{old}"
+    );
+    assert_eq!(
+        (old.handled, old.unhandled, &old.drop_panic),
+        (1, 0, &None),
+        "{old}"
+    );
+}
+
+const ABANDON_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
 #[test]
 fn a_swap_that_the_host_abandons_before_it_is_reached_reports_the_new_plugin_abandoned() {
-    let (go, held) = std::sync::mpsc::channel();
+    let _watchdog = watchdog("a swap abandoned by end_by".to_owned(), ABANDON_LIMIT);
+    let (old, entries, go) = holding();
     let mut host = Host::<u64>::new();
-    let id = host.attach(Held(held));
+    let id = host.attach(old);
     host.send(1).unwrap();
-    let (_, never) = std::sync::mpsc::channel();
-    let replaced = host.replace(id, Held(never));
-    // The old plugin is still in its handler: the deadline passes at once,
-    // and the plugin is abandoned before its swap.
+    entries.recv().unwrap();
+    let (new, record) = successor();
+    let replaced = host.replace(id, new);
+    // The old plugin is in its handler: the deadline passes at once, and
+    // the plugin is abandoned before its swap.
     let exits = host.end_by(std::time::Instant::now());
-    assert_eq!((exits[0].id, &exits[0].ending), (id, &Ending::Abandoned));
-    go.send(()).unwrap();
-    let (exit, handover) = replaced.wait_handover();
-    assert_eq!(
-        (handover, exit.id, exit.ending),
-        (Handover::Abandoned, id, Ending::Abandoned)
+    assert_old_abandoned(id, &exits);
+    assert_eq!(replaced.try_exit(), None, "the old handler still runs");
+    drop(go);
+    assert_abandoned(id, replaced.wait_handover(), &record);
+}
+
+#[test]
+fn a_swap_pending_when_the_std_host_is_dropped_reports_the_new_plugin_abandoned() {
+    let _watchdog = watchdog(
+        "a swap abandoned by a dropped host".to_owned(),
+        ABANDON_LIMIT,
     );
+    let (witness, witnessed) = witness();
+    let (old, entries, go) = holding();
+    let mut host = Host::<u64>::new();
+    host.attach(witness);
+    let id = host.attach(old);
+    host.send(1).unwrap();
+    entries.recv().unwrap();
+    let (new, record) = successor();
+    let replaced = host.replace(id, new);
+    let dropping = std::thread::spawn(move || drop(host));
+    // The witness is dropped once the drop has closed every queue; only
+    // then is the old handler let go.
+    assert!(witnessed.recv().is_err());
+    assert_eq!(replaced.try_exit(), None, "the old handler still runs");
+    drop(go);
+    dropping.join().unwrap();
+    // The drop returns once every plugin thread has ended: the swap was
+    // reported by then.
+    let outcome = (
+        replaced
+            .try_exit()
+            .expect("reported by the time the drop returns"),
+        replaced.handover().expect("reported with the exit"),
+    );
+    assert_abandoned(id, outcome, &record);
+}
+
+fn tokio_host_dropped_during_a_swap(execution: Execution) {
+    let _watchdog = watchdog(
+        format!("a swap abandoned by a dropped tokio host ({execution:?})"),
+        ABANDON_LIMIT,
+    );
+    let runtime = mpplugin_tests::driver::two_worker_runtime();
+    let (witness, witnessed) = witness();
+    let (old, entries, go) = holding();
+    let mut host = mpplugin::tokio::Host::<u64>::new();
+    let id = {
+        let _entered = runtime.enter();
+        host.attach_with(witness, 4, execution);
+        host.attach_with(old, 4, execution)
+    };
+    runtime.block_on(host.send(1)).unwrap();
+    entries.recv().unwrap();
+    let (new, record) = successor();
+    let replaced = runtime.block_on(host.replace(id, new));
+    // The drop waits for the handler in progress: on a thread of its own.
+    let dropping = std::thread::spawn(move || drop(host));
+    assert!(witnessed.recv().is_err());
+    assert_eq!(replaced.try_exit(), None, "the old handler still runs");
+    drop(go);
+    dropping.join().unwrap();
+    // The worker, its runtime still running, reports the swap as it winds
+    // down.
+    assert_abandoned(id, replaced.wait_handover(), &record);
+}
+
+#[test]
+fn a_swap_pending_when_the_tokio_host_is_dropped_reports_the_new_task_plugin_abandoned() {
+    tokio_host_dropped_during_a_swap(Execution::Task);
+}
+
+#[test]
+fn a_swap_pending_when_the_tokio_host_is_dropped_reports_the_new_blocking_plugin_abandoned() {
+    tokio_host_dropped_during_a_swap(Execution::Blocking);
+}
+
+fn tokio_end_by_during_a_swap(execution: Execution) {
+    let _watchdog = watchdog(
+        format!("a swap abandoned by the tokio host's end_by ({execution:?})"),
+        ABANDON_LIMIT,
+    );
+    let runtime = mpplugin_tests::driver::two_worker_runtime();
+    let (old, entries, go) = holding();
+    let mut host = mpplugin::tokio::Host::<u64>::new();
+    let id = {
+        let _entered = runtime.enter();
+        host.attach_with(old, 4, execution)
+    };
+    runtime.block_on(host.send(1)).unwrap();
+    entries.recv().unwrap();
+    let (new, record) = successor();
+    let replaced = runtime.block_on(host.replace(id, new));
+    let exits = runtime.block_on(host.end_by(std::time::Instant::now()));
+    assert_old_abandoned(id, &exits);
+    assert_eq!(replaced.try_exit(), None, "the old handler still runs");
+    drop(go);
+    assert_abandoned(id, replaced.wait_handover(), &record);
+}
+
+#[test]
+fn a_swap_pending_when_the_tokio_hosts_end_by_expires_reports_the_new_task_plugin_abandoned() {
+    tokio_end_by_during_a_swap(Execution::Task);
+}
+
+#[test]
+fn a_swap_pending_when_the_tokio_hosts_end_by_expires_reports_the_new_blocking_plugin_abandoned() {
+    tokio_end_by_during_a_swap(Execution::Blocking);
 }
 
 #[test]
 #[should_panic(expected = "replace of plugin #3, which this host does not have (it has 1 plugins)")]
 fn replacing_an_id_the_host_does_not_have_panics_with_the_id() {
-    let idle = || Held(std::sync::mpsc::channel().1);
+    let idle = || Probe::new().0;
     let mut other = Host::<u64>::new();
     let ids: Vec<PluginId> = (0..4).map(|_| other.attach(idle())).collect();
     let mut host = Host::<u64>::new();
