@@ -1,9 +1,10 @@
 //! Helpers for the integration tests of mpplugin: in-process probe plugins,
-//! one driver over both hosts, the builder of the fixture cdylibs, and a
-//! watchdog.
+//! one driver over both hosts, the builder of the fixture cdylibs, a
+//! watchdog, and a look at whether a thread sleeps.
 
 pub mod driver;
 pub mod fixtures;
 pub mod probe;
 pub mod random;
+pub mod threads;
 pub mod watchdog;

@@ -2,7 +2,7 @@
 //! tokio host (task and blocking execution): order, no loss, exits,
 //! panics, backpressure, `try_send`, `end` and drop.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::Duration;
@@ -10,6 +10,7 @@ use std::time::Duration;
 use mpplugin::{Ending, TrySendError};
 use mpplugin_tests::driver::Driver;
 use mpplugin_tests::probe::{Doubler, Probe, Request, Sequence};
+use mpplugin_tests::threads::{sleeping, this_thread};
 use mpplugin_tests::watchdog::wait_until;
 
 /// Far above what any test here takes (well under a second), far below CI's
@@ -277,30 +278,61 @@ fn try_send_on_a_full_queue_delivers_to_no_plugin<D: Driver<u64>>() {
     assert_eq!(exits[0].handled, 2);
 }
 
+/// A send to a full queue waits until the plugin makes room, asleep (the
+/// hosts park the sending thread, or the task whose runtime parks it): the
+/// test sees the sender asleep in that send, then opens the gate, and the
+/// send returns after, never before.
 fn send_waits_while_a_queue_is_full<D: Driver<u64> + Send + 'static>() {
     let mut host = D::new();
     let (gate, permits) = mpsc::channel::<()>();
     let (blocked, record) = Probe::new();
     host.attach(blocked.gated(permits), 1);
+    // Set before the gate opens; each send's report says whether it was.
+    let opened = Arc::new(AtomicBool::new(false));
     let (sent, sent_count) = mpsc::channel();
-    let sender = thread::spawn(move || {
-        for value in 0..3 {
-            host.send(value).unwrap();
-            sent.send(value).unwrap();
+    let (named, sender_thread) = mpsc::channel();
+    let sender = thread::spawn({
+        let opened = Arc::clone(&opened);
+        move || {
+            named.send(this_thread()).unwrap();
+            for value in 0..3 {
+                host.send(value).unwrap();
+                sent.send((value, opened.load(Ordering::SeqCst))).unwrap();
+            }
+            host
         }
-        host
     });
+    // Declared after `sender`, so dropped before it if this test fails:
+    // the host, left in the sender's handle, then finds its plugin let go.
+    let gate = gate;
+    let sender_thread = sender_thread.recv().unwrap();
     // Message 0 is taken by the plugin, which waits at the gate; message 1
     // fills the queue of one; message 2 must wait.
-    assert_eq!(sent_count.recv().unwrap(), 0);
-    assert_eq!(sent_count.recv().unwrap(), 1);
+    assert_eq!(sent_count.recv().unwrap(), (0, false));
+    assert_eq!(sent_count.recv().unwrap(), (1, false));
+    // From here the sender can only sleep in the send of message 2, waiting
+    // for room (its reports go down a channel that never blocks).
+    wait_until(
+        "the sender to sleep in a send to a full queue",
+        PATIENCE,
+        || match sent_count.try_recv() {
+            Ok((value, _)) => panic!("the send of {value} returned while the queue was full"),
+            Err(mpsc::TryRecvError::Disconnected) => panic!("the sender ended early"),
+            Err(mpsc::TryRecvError::Empty) => sleeping(sender_thread),
+        },
+    );
     assert_eq!(
-        sent_count.recv_timeout(Duration::from_millis(200)),
-        Err(mpsc::RecvTimeoutError::Timeout),
+        sent_count.try_recv(),
+        Err(mpsc::TryRecvError::Empty),
         "send returned while the queue was full"
     );
+    opened.store(true, Ordering::SeqCst);
     drop(gate);
-    assert_eq!(sent_count.recv().unwrap(), 2);
+    assert_eq!(
+        sent_count.recv().unwrap(),
+        (2, true),
+        "the send returned once the plugin made room, not before"
+    );
     let exits = sender.join().unwrap().end();
     assert_eq!(exits[0].handled, 3);
     assert_eq!(record.seen(), vec![0, 1, 2]);
