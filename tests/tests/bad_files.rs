@@ -6,7 +6,7 @@
 //! reaches the dynamic loader (where some of them crash the process), none
 //! hangs.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
@@ -14,6 +14,7 @@ use std::time::Duration;
 use mpplugin::{LoadError, PluginLibrary};
 use mpplugin_tests::fixtures::fixture;
 use mpplugin_tests::random::SplitMix;
+use mpplugin_tests::scratch::Scratch;
 
 fn open(path: &Path) -> Result<PluginLibrary, LoadError> {
     // SAFETY: every file here is either refused before the dynamic loader
@@ -22,10 +23,9 @@ fn open(path: &Path) -> Result<PluginLibrary, LoadError> {
     unsafe { PluginLibrary::open(path) }
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mpplugin-bad-files-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+/// A directory of test `test`'s own, removed when the test ends.
+fn scratch(test: &str) -> Scratch {
+    Scratch::new(&format!("bad-files-{test}"))
 }
 
 /// Opens `path` on a thread of its own and fails, rather than hang, if no
@@ -100,7 +100,8 @@ fn truncations_at_every_4_kib_and_odd_offsets_are_refused() {
     lengths.sort_unstable();
     lengths.dedup();
     assert!(lengths.len() > 100, "{} truncations", lengths.len());
-    let path = scratch("truncated.so");
+    let dir = scratch("truncated");
+    let path = dir.join("truncated.so");
     for length in lengths {
         std::fs::write(&path, &whole[..length]).unwrap();
         let what = format!("the first {length} of {} bytes", whole.len());
@@ -109,7 +110,7 @@ fn truncations_at_every_4_kib_and_odd_offsets_are_refused() {
     }
     // The whole file, copied the same way, loads: the refusals above are the
     // truncation's doing.
-    let whole_copy = scratch("whole.so");
+    let whole_copy = dir.join("whole.so");
     std::fs::write(&whole_copy, &whole).unwrap();
     assert_eq!(open(&whole_copy).unwrap().info().name, "fixture-good");
 }
@@ -117,7 +118,8 @@ fn truncations_at_every_4_kib_and_odd_offsets_are_refused() {
 #[test]
 fn seeded_random_bytes_are_refused() {
     let mut random = SplitMix(0x6d70_706c_7567_696e);
-    let path = scratch("random.so");
+    let dir = scratch("random");
+    let path = dir.join("random.so");
     for round in 0..64 {
         let length = [1, 16, 64, 100, 4096, 65_536][round % 6] + random.below(64) as usize;
         std::fs::write(&path, random.bytes(length)).unwrap();
@@ -129,7 +131,8 @@ fn seeded_random_bytes_are_refused() {
 fn a_real_elf_header_over_random_bytes_is_refused() {
     let whole = good_plugin();
     let mut random = SplitMix(42);
-    let path = scratch("header-over-noise.so");
+    let dir = scratch("header-over-noise");
+    let path = dir.join("header-over-noise.so");
     for round in 0..32 {
         // The ELF header and the program headers of a real plugin, then noise
         // where its sections were: the segments point into noise or past the
@@ -151,7 +154,8 @@ fn a_real_elf_header_over_random_bytes_is_refused() {
 #[test]
 fn a_plugin_with_corrupted_elf_header_fields_is_refused() {
     let whole = good_plugin();
-    let path = scratch("corrupt-header.so");
+    let dir = scratch("corrupt-header");
+    let path = dir.join("corrupt-header.so");
     // (offset, bytes, what): fields the loader must look at before dlopen.
     let corruptions: [(usize, &[u8], &str); 8] = [
         (0, b"\x7fELG", "the magic"),
@@ -175,10 +179,11 @@ fn a_plugin_with_corrupted_elf_header_fields_is_refused() {
 #[test]
 fn a_plugin_patched_for_another_architecture_is_refused() {
     // e_machine, at offset 18 of an ELF header, little-endian.
+    let dir = scratch("machine");
     for (machine, name) in [(183_u16, "Aarch64"), (243, "Riscv64"), (62, "X86_64")] {
         let mut bytes = good_plugin();
         bytes[18..20].copy_from_slice(&machine.to_le_bytes());
-        let path = scratch(&format!("machine-{machine}.so"));
+        let path = dir.join(format!("machine-{machine}.so"));
         std::fs::write(&path, &bytes).unwrap();
         if std::env::consts::ARCH == "x86_64" && name == "X86_64" {
             // This machine's own: the control that the patch alone decides.
@@ -198,14 +203,16 @@ fn a_plugin_patched_for_another_architecture_is_refused() {
 
 #[test]
 fn a_zero_length_file_is_refused() {
-    let path = scratch("zero.so");
+    let dir = scratch("zero");
+    let path = dir.join("zero.so");
     std::fs::write(&path, b"").unwrap();
     not_a_library(&path, "a zero-length file");
 }
 
 #[test]
 fn a_directory_is_refused() {
-    let path = scratch("a-directory.so");
+    let dir = scratch("a-directory");
+    let path = dir.join("a-directory.so");
     std::fs::create_dir_all(&path).unwrap();
     let reason = not_a_library(&path, "a directory");
     assert!(reason.contains("not a regular file"), "{reason}");
@@ -214,9 +221,9 @@ fn a_directory_is_refused() {
 #[cfg(unix)]
 #[test]
 fn a_dangling_symbolic_link_is_refused() {
-    let path = scratch("dangling.so");
-    let _ = std::fs::remove_file(&path);
-    std::os::unix::fs::symlink(scratch("nothing-here.so"), &path).unwrap();
+    let dir = scratch("dangling");
+    let path = dir.join("dangling.so");
+    std::os::unix::fs::symlink(dir.join("nothing-here.so"), &path).unwrap();
     match refused(&path, "a dangling link") {
         LoadError::Open { message, .. } => {
             assert!(message.contains("No such file"), "{message}")
@@ -228,8 +235,8 @@ fn a_dangling_symbolic_link_is_refused() {
 #[cfg(unix)]
 #[test]
 fn a_fifo_is_refused_without_waiting_for_a_writer() {
-    let path = scratch("fifo.so");
-    let _ = std::fs::remove_file(&path);
+    let dir = scratch("fifo");
+    let path = dir.join("fifo.so");
     let made = std::process::Command::new("mkfifo")
         .arg(&path)
         .status()
@@ -272,7 +279,8 @@ fn an_unreadable_file_is_refused() {
         assert_permission_denied(Path::new(&path));
         return;
     }
-    let path = scratch("unreadable.so");
+    let dir = scratch("unreadable");
+    let path = dir.join("unreadable.so");
     std::fs::write(&path, good_plugin()).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
     if std::fs::metadata(&path).unwrap().uid() != 0 {
@@ -284,7 +292,7 @@ fn an_unreadable_file_is_refused() {
     assert_eq!(open(&path).unwrap().info().name, "fixture-good");
     // To see the refusal, this test runs again as `nobody`, from a copy of
     // the test binary that `nobody` can run wherever the checkout is.
-    let binary = scratch("bad-files-test-binary");
+    let binary = dir.join("bad-files-test-binary");
     std::fs::copy(std::env::current_exe().unwrap(), &binary).unwrap();
     std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
     let output = std::process::Command::new(&binary)
@@ -308,7 +316,8 @@ fn an_unreadable_file_is_refused() {
 fn an_executable_is_not_a_plugin() {
     // A position-independent executable is an ELF shared object to the
     // loader's eyes; it exports no declaration.
-    let path = scratch("sh.so");
+    let dir = scratch("sh");
+    let path = dir.join("sh.so");
     std::fs::copy("/bin/sh", &path).unwrap();
     let bytes = std::fs::read(&path).unwrap();
     // e_type: 3 for a shared object (and a PIE), 2 for a fixed-address

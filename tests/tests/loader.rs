@@ -10,6 +10,7 @@ use mpplugin::abi;
 use mpplugin::load::{PanicStrategy, TypeInfo};
 use mpplugin::{Ending, LoadError, LoadedPlugin, Message, Plugin, PluginLibrary, load, load_with};
 use mpplugin_tests::fixtures::{args, fixture, report};
+use mpplugin_tests::scratch::Scratch;
 
 fn open(path: &Path) -> Result<PluginLibrary, LoadError> {
     // SAFETY: the fixtures are built from this repository's source by the
@@ -17,17 +18,19 @@ fn open(path: &Path) -> Result<PluginLibrary, LoadError> {
     unsafe { PluginLibrary::open(path) }
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mpplugin-loader-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+/// `name` in a directory of its own, removed with it when the guard
+/// returned is dropped: keep the guard until the test ends.
+fn scratch(name: &str) -> (Scratch, PathBuf) {
+    let dir = Scratch::new(&format!("loader-{name}"));
+    let path = dir.join(name);
+    (dir, path)
 }
 
 // ---- refusals, in the order the loader checks ----
 
 #[test]
 fn a_missing_path_cannot_be_opened() {
-    let path = scratch("no-such-plugin.so");
+    let (_dir, path) = scratch("no-such-plugin.so");
     let error = open(&path).unwrap_err();
     let LoadError::Open {
         path: reported,
@@ -65,14 +68,14 @@ fn a_directory_is_not_a_library() {
 
 #[test]
 fn a_text_file_is_not_a_library() {
-    let path = scratch("notes.so");
+    let (_dir, path) = scratch("notes.so");
     std::fs::write(&path, "these are not the bytes you are looking for\n").unwrap();
     assert_not_a_library(&path, "Unknown file magic");
 }
 
 #[test]
 fn an_empty_file_is_not_a_library() {
-    let path = scratch("empty.so");
+    let (_dir, path) = scratch("empty.so");
     std::fs::write(&path, "").unwrap();
     assert_not_a_library(&path, "Could not read file magic");
 }
@@ -83,7 +86,7 @@ fn a_truncated_plugin_is_refused_before_the_dynamic_loader_sees_it() {
     // reaching the assertions at all shows the file never got there.
     let whole = std::fs::read(fixture("good")).unwrap();
     for length in [64, 4096, whole.len() / 2, whole.len() - 1] {
-        let path = scratch(&format!("truncated-{length}.so"));
+        let (_dir, path) = scratch(&format!("truncated-{length}.so"));
         std::fs::write(&path, &whole[..length]).unwrap();
         match open(&path) {
             Err(LoadError::NotALibrary { .. }) => {}
@@ -444,7 +447,7 @@ fn a_plugin_wrong_on_several_counts_gets_the_earliest_refusal() {
 fn a_file_others_can_write_is_refused_before_it_is_read() {
     use std::os::unix::fs::PermissionsExt;
     // Neither a library nor safe: the permission check comes first.
-    let path = scratch("writable-notes.so");
+    let (_dir, path) = scratch("writable-notes.so");
     std::fs::write(&path, "these are not the bytes you are looking for\n").unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
     let error = open(&path).map(|_| ()).unwrap_err();
@@ -735,11 +738,11 @@ fn loaded_plugins_run_on_the_tokio_blocking_pool_and_their_panics_are_reported()
 
 #[test]
 fn a_plugin_file_replaced_after_it_was_loaded_loads_the_new_build_not_the_old() {
-    let path = scratch("replaced.so");
+    let (_dir, path) = scratch("replaced.so");
     std::fs::copy(fixture("good"), &path).unwrap();
     assert_eq!(open(&path).unwrap().info().name, "fixture-good");
     // A new build lands at the same path (a new file, renamed over it).
-    let staged = scratch("replaced.so.new");
+    let (_staged_dir, staged) = scratch("replaced.so.new");
     std::fs::copy(fixture("good-args"), &staged).unwrap();
     std::fs::rename(&staged, &path).unwrap();
     let library = open(&path).unwrap();

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use mpplugin::load::READ_LIMIT;
 use mpplugin::{LoadError, PluginLibrary};
 use mpplugin_tests::fixtures::fixture;
+use mpplugin_tests::scratch::Scratch;
 
 /// Counts what this thread asks for while [`Counting::measure`] runs: the
 /// largest single request and the sum of all, failed requests included.
@@ -85,7 +86,7 @@ static ALLOCATOR: Counting = Counting;
 /// A copy of the `good` fixture whose dynamic symbol table claims `claim`
 /// bytes, the file extended (sparsely) so that the claim lies inside it:
 /// no bounds check against the file's length refuses it.
-fn claiming(claim: u64, name: &str) -> PathBuf {
+fn claiming(claim: u64, dir: &Scratch, name: &str) -> PathBuf {
     let mut bytes = std::fs::read(fixture("good")).unwrap();
     let field = |at: usize, size: usize| {
         let mut word = [0; 8];
@@ -108,8 +109,6 @@ fn claiming(claim: u64, name: &str) -> PathBuf {
     // `sh_size` sits 32 bytes into a 64-bit section header.
     let at = header_at + 32;
     bytes[at..at + 8].copy_from_slice(&claim.to_le_bytes());
-    let dir = std::env::temp_dir().join(format!("mpplugin-loader-memory-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
     std::fs::write(&path, &bytes).unwrap();
     let file = std::fs::File::options().write(true).open(&path).unwrap();
@@ -128,8 +127,9 @@ fn open(path: &Path) -> Result<PluginLibrary, LoadError> {
 fn a_hostile_symbol_table_is_refused_without_allocating_its_claim() {
     // The smaller claim lies above the bound too, yet can be allocated.
     const { assert!(READ_LIMIT < 1 << 30) };
+    let dir = Scratch::new("loader-memory");
     for (claim, name) in [(24 << 36, "one-and-a-half-tib.so"), (1 << 30, "one-gib.so")] {
-        let path = claiming(claim, name);
+        let path = claiming(claim, &dir, name);
         let (result, largest, total) = Counting::measure(|| open(&path));
         std::fs::remove_file(&path).unwrap();
         assert!(

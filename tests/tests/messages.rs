@@ -10,6 +10,7 @@ use fixture_types::Event;
 use mpplugin::load::TypeInfo;
 use mpplugin::{LoadError, PluginLibrary};
 use mpplugin_tests::fixtures::fixture;
+use mpplugin_tests::scratch::Scratch;
 
 fn open(path: &Path) -> Result<PluginLibrary, LoadError> {
     // SAFETY: the fixtures are built from this repository's source by the
@@ -17,16 +18,12 @@ fn open(path: &Path) -> Result<PluginLibrary, LoadError> {
     unsafe { PluginLibrary::open(path) }
 }
 
-/// A directory of this test process's own, only its owner can write to.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mpplugin-messages-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    dir.join(name)
+/// `name` in a directory of its own (only its owner can write to it), removed with it when the guard
+/// returned is dropped: keep the guard until the test ends.
+fn scratch(name: &str) -> (Scratch, PathBuf) {
+    let dir = Scratch::new(&format!("messages-{name}"));
+    let path = dir.join(name);
+    (dir, path)
 }
 
 /// What `fn main() -> Result<(), Box<dyn Error>>` prints after `Error: `.
@@ -37,7 +34,7 @@ fn as_main_prints(error: LoadError) -> String {
 
 #[test]
 fn a_missing_file_says_it_may_not_be_built_or_not_a_cdylib() {
-    let path = scratch("libgreeter_plugin.so");
+    let (_dir, path) = scratch("libgreeter_plugin.so");
     let error = open(&path).unwrap_err();
     let expected = format!(
         "cannot open plugin `{}`: No such file or directory (os error 2); either the plugin is \
@@ -52,7 +49,7 @@ fn a_missing_file_says_it_may_not_be_built_or_not_a_cdylib() {
 
 #[test]
 fn a_missing_file_named_without_dashes_gives_one_command() {
-    let path = scratch(&mpplugin::library_file_name("plugin"));
+    let (_dir, path) = scratch(&mpplugin::library_file_name("plugin"));
     assert!(
         open(&path)
             .unwrap_err()
@@ -63,7 +60,7 @@ fn a_missing_file_named_without_dashes_gives_one_command() {
 
 #[test]
 fn a_missing_file_of_no_crate_name_gives_the_generic_command() {
-    let path = scratch("plugin.bin");
+    let (_dir, path) = scratch("plugin.bin");
     let error = open(&path).unwrap_err();
     assert_eq!(
         error.to_string(),
@@ -80,7 +77,7 @@ fn a_missing_file_of_no_crate_name_gives_the_generic_command() {
 #[test]
 fn an_rlib_given_for_a_plugin_says_which_file_to_give_and_why_there_may_be_none() {
     // What a crate without `cdylib` leaves beside where its plugin would be.
-    let path = scratch("libgreeter_plugin.rlib");
+    let (_dir, path) = scratch("libgreeter_plugin.rlib");
     std::fs::write(&path, "!<arch>\n").unwrap();
     let error = open(&path).unwrap_err();
     let LoadError::NotALibrary { reason, .. } = &error else {
@@ -139,7 +136,7 @@ fn another_argument_type_names_both_sides_and_blames_neither() {
 fn a_writable_plugin_shows_its_mode_in_octal_through_question_mark() {
     use std::os::unix::fs::PermissionsExt;
 
-    let path = scratch("libworld_writable.so");
+    let (_dir, path) = scratch("libworld_writable.so");
     std::fs::copy(fixture("good"), &path).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o757)).unwrap();
     let error = open(&path).unwrap_err();

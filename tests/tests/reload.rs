@@ -12,6 +12,7 @@ use mpplugin::tokio::Execution;
 use mpplugin::{Ending, Exit, Handover, Host, LoadError, LoadedPlugin, PluginId, PluginLibrary};
 use mpplugin_tests::fixtures::{reload_build, reload_builds, report};
 use mpplugin_tests::probe::{Probe, Record};
+use mpplugin_tests::scratch::Scratch;
 use mpplugin_tests::watchdog::watchdog;
 
 fn open(path: &Path) -> Result<PluginLibrary, LoadError> {
@@ -20,13 +21,10 @@ fn open(path: &Path) -> Result<PluginLibrary, LoadError> {
     unsafe { PluginLibrary::open(path) }
 }
 
-/// A directory of this test process's own, for the test named `test`.
-fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir()
-        .join(format!("mpplugin-reload-tests-{}", std::process::id()))
-        .join(test);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A directory of the test named `test`'s own, removed when the guard
+/// returned is dropped: keep it until the test ends.
+fn scratch(test: &str) -> Scratch {
+    Scratch::new(&format!("reload-tests-{test}"))
 }
 
 /// Puts `build` at `path` as a build does: a new file renamed over the old.
@@ -62,7 +60,8 @@ fn mapped(name: &str) -> usize {
 #[test]
 fn an_unchanged_path_returns_the_library_already_loaded() {
     let (first, _) = reload_builds();
-    let path = scratch("unchanged").join("libunchanged_tally.so");
+    let dir = scratch("unchanged");
+    let path = dir.join("libunchanged_tally.so");
     install(first, &path);
     let library = open(&path).unwrap();
     assert_eq!(mapped("libunchanged_tally.so"), 1);
@@ -80,7 +79,8 @@ fn an_unchanged_path_returns_the_library_already_loaded() {
 #[test]
 fn a_rebuilt_file_at_a_loaded_path_loads_the_new_build_and_the_old_one_runs_on() {
     let (first, second) = reload_builds();
-    let path = scratch("rebuilt").join("librebuilt_tally.so");
+    let dir = scratch("rebuilt");
+    let path = dir.join("librebuilt_tally.so");
     install(first, &path);
     let mut old = tally(&open(&path).unwrap());
     mpplugin::Plugin::handle_message(&mut old, Event::Add(1).into());
@@ -106,7 +106,8 @@ fn a_rebuilt_file_at_a_loaded_path_loads_the_new_build_and_the_old_one_runs_on()
 #[test]
 fn a_rebuilt_file_that_others_can_write_to_is_refused() {
     let (first, second) = reload_builds();
-    let path = scratch("writable").join("libwritable_tally.so");
+    let dir = scratch("writable");
+    let path = dir.join("libwritable_tally.so");
     install(first, &path);
     open(&path).unwrap();
     let staged = path.with_extension("staged");
@@ -135,7 +136,8 @@ fn a_rebuilt_file_that_others_can_write_to_is_refused() {
 #[test]
 fn a_rebuilt_file_cut_short_is_refused_at_the_path_given() {
     let (first, second) = reload_builds();
-    let path = scratch("truncated").join("libtruncated_tally.so");
+    let dir = scratch("truncated");
+    let path = dir.join("libtruncated_tally.so");
     install(first, &path);
     open(&path).unwrap();
     let staged = path.with_extension("staged");
@@ -152,7 +154,8 @@ fn a_rebuilt_file_cut_short_is_refused_at_the_path_given() {
 #[test]
 fn a_hundred_reloads_in_one_process_each_load_the_build_at_the_path() {
     let builds = reload_builds();
-    let path = scratch("hundred").join("libhundred_tally.so");
+    let dir = scratch("hundred");
+    let path = dir.join("libhundred_tally.so");
     let mut plugins = Vec::new();
     for round in 0..100 {
         let (build, name) = if round % 2 == 0 {
@@ -180,19 +183,21 @@ fn tallied(build: &str, values: impl IntoIterator<Item = u64>) -> String {
     format!("{build}: {}", values.join(","))
 }
 
-/// A path holding the first build, loaded; the second build put there, to
-/// be loaded by the caller after.
-fn first_then_rebuilt(test: &str) -> (PathBuf, LoadedPlugin<Event>) {
+/// A path holding the first build, loaded, in the test's directory (the
+/// guard); the second build put there, to be loaded by the caller after.
+fn first_then_rebuilt(test: &str) -> (Scratch, PathBuf, LoadedPlugin<Event>) {
     first_then(test, "second")
 }
 
-/// A path holding the first build, loaded; build `rebuilt` put there.
-fn first_then(test: &str, rebuilt: &str) -> (PathBuf, LoadedPlugin<Event>) {
-    let path = scratch(test).join(format!("lib{test}_tally.so"));
+/// A path holding the first build, loaded, in the test's directory (the
+/// guard); build `rebuilt` put there.
+fn first_then(test: &str, rebuilt: &str) -> (Scratch, PathBuf, LoadedPlugin<Event>) {
+    let dir = scratch(test);
+    let path = dir.join(format!("lib{test}_tally.so"));
     install(reload_build("first"), &path);
     let plugin = tally(&open(&path).unwrap());
     install(reload_build(rebuilt), &path);
-    (path, plugin)
+    (dir, path, plugin)
 }
 
 fn replies() -> (SyncSender<String>, Receiver<String>) {
@@ -225,7 +230,7 @@ fn assert_swapped(
 
 #[test]
 fn the_std_host_replaces_a_plugin_mid_stream_at_capacity_one_losing_nothing() {
-    let (path, plugin) = first_then_rebuilt("std_swap");
+    let (_dir, path, plugin) = first_then_rebuilt("std_swap");
     let mut host = Host::<Event>::new();
     let id = host.attach_with_capacity(plugin, 1);
     let (reply, answers) = replies();
@@ -244,7 +249,7 @@ fn the_std_host_replaces_a_plugin_mid_stream_at_capacity_one_losing_nothing() {
 }
 
 fn tokio_swap(test: &str, execution: Execution) {
-    let (path, plugin) = first_then_rebuilt(test);
+    let (_dir, path, plugin) = first_then_rebuilt(test);
     let runtime = mpplugin_tests::driver::two_worker_runtime();
     runtime.block_on(async {
         let mut host = mpplugin::tokio::Host::<Event>::new();
@@ -278,7 +283,7 @@ fn the_tokio_host_replaces_a_blocking_plugin_mid_stream_at_capacity_one_losing_n
 
 #[test]
 fn a_replace_with_nothing_sent_after_it_is_made_without_a_later_message() {
-    let (path, plugin) = first_then_rebuilt("idle_swap");
+    let (_dir, path, plugin) = first_then_rebuilt("idle_swap");
     let mut host = Host::<Event>::new();
     let id = host.attach_with_capacity(plugin, 1);
     host.send(Event::Add(1)).unwrap();
@@ -301,7 +306,7 @@ fn a_replace_with_nothing_sent_after_it_is_made_without_a_later_message() {
 /// exit says how it ended and counts what reached it after, and the new
 /// plugin takes over with the same id.
 fn replace_ended(test: &str, ending: Event, expected: impl Fn(&Ending) -> bool, wait_gone: bool) {
-    let (path, plugin) = first_then_rebuilt(test);
+    let (_dir, path, plugin) = first_then_rebuilt(test);
     let mut host = Host::<Event>::new();
     let id = host.attach_with_capacity(plugin, 1);
     host.send(Event::Add(1)).unwrap();
@@ -373,7 +378,7 @@ const RESTORE_PANICS: u64 = 777;
 /// sends 5, and returns the handover and the new plugin's report; the
 /// host runs on throughout.
 fn reload_state(test: &str, rebuilt: &str, values: &[u64]) -> (Handover, Exit, String) {
-    let (path, plugin) = first_then(test, rebuilt);
+    let (_dir, path, plugin) = first_then(test, rebuilt);
     let mut host = Host::<Event>::new();
     let id = host.attach_with_capacity(plugin, 1);
     for value in values {
@@ -419,7 +424,8 @@ fn a_new_build_without_restore_starts_fresh_and_says_so() {
 
 #[test]
 fn an_old_build_without_save_hands_nothing_over_and_says_so() {
-    let path = scratch("stateless_old").join("libstateless_old_tally.so");
+    let dir = scratch("stateless_old");
+    let path = dir.join("libstateless_old_tally.so");
     install(reload_build("stateless"), &path);
     let mut host = Host::<Event>::new();
     let id = host.attach_with_capacity(tally(&open(&path).unwrap()), 1);
@@ -457,7 +463,7 @@ fn a_panic_in_restore_is_contained_reported_and_the_new_build_runs_as_constructe
 
 #[test]
 fn the_tokio_host_replaces_a_plugin_that_detached_and_is_gone() {
-    let (path, plugin) = first_then_rebuilt("tokio_detached_gone");
+    let (_dir, path, plugin) = first_then_rebuilt("tokio_detached_gone");
     let runtime = mpplugin_tests::driver::two_worker_runtime();
     runtime.block_on(async {
         let mut host = mpplugin::tokio::Host::<Event>::new();

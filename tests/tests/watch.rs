@@ -8,19 +8,19 @@ use std::time::Duration;
 
 use mpplugin::watch::Watcher;
 use mpplugin_tests::fixtures::{build, fixture};
+use mpplugin_tests::scratch::Scratch;
 use mpplugin_tests::watchdog::watchdog;
 
 /// Long enough for any machine; the waits return as soon as the event and
 /// the quiet period are in.
 const LIMIT: Duration = Duration::from_secs(120);
 
-fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir()
-        .join(format!("mpplugin-watch-tests-{}", std::process::id()))
-        .join(test);
-    std::fs::create_dir_all(&dir).unwrap();
-    // Events name the real path.
-    dir.canonicalize().unwrap()
+/// A directory of the test named `test`'s own, removed when the guard
+/// returned is dropped, and its real path (events name the real path).
+fn scratch(test: &str) -> (Scratch, PathBuf) {
+    let scratch = Scratch::new(&format!("watch-tests-{test}"));
+    let dir = scratch.path().canonicalize().unwrap();
+    (scratch, dir)
 }
 
 /// As a build does: a new file renamed over the old.
@@ -32,7 +32,7 @@ fn install(build: &Path, path: &Path) {
 
 #[test]
 fn a_plugin_file_replaced_is_reported_by_its_path_and_its_neighbour_is_not() {
-    let dir = scratch("replaced");
+    let (_scratch, dir) = scratch("replaced");
     let watched = dir.join("libwatched.so");
     let neighbour = dir.join("libneighbour.so");
     install(fixture("good"), &watched);
@@ -74,7 +74,7 @@ fn cargo_build_reload(features: &str) -> PathBuf {
 #[test]
 fn each_cargo_build_of_a_watched_plugin_is_reported_once() {
     let _watchdog = watchdog("cargo builds under a watcher".to_owned(), LIMIT);
-    let dir = scratch("sentinel");
+    let (_scratch, dir) = scratch("sentinel");
     let sentinel = dir.join("libsentinel.so");
     install(fixture("good"), &sentinel);
     let library = cargo_build_reload("second");
