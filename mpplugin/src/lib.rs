@@ -154,6 +154,7 @@ mod plugin;
 #[cfg(all(feature = "process", unix))]
 pub mod process;
 mod queue;
+pub mod reply;
 mod roster;
 pub mod shape;
 mod sync;

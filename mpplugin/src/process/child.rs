@@ -2,7 +2,8 @@
 //! which a program's `main` calls first. In child mode (the host sets
 //! [`CHILD_VAR`]) it loads the library with every check of the loader,
 //! runs the plugin on the messages that arrive on its socket, reports each
-//! handler's outcome, and ends the process; otherwise it returns at once. It
+//! handler's outcome and the answers through `Reply`s in its messages, and
+//! ends the process; otherwise it returns at once. It
 //! never starts a process, and holds the process host's `unsafe`: the
 //! parent-death signal, the memory limit, moving the socket off standard
 //! input, and the deadline's `_exit`.
@@ -25,6 +26,7 @@ use super::wire::{self, Hello};
 use crate::load::{LoadedPlugin, PluginLibrary};
 use crate::message::Message;
 use crate::plugin::{Handled, Plugin};
+use crate::reply::{self, remote::Link};
 use crate::shape::Shape;
 
 /// The variable that puts a program in child mode; its value is the
@@ -58,7 +60,7 @@ pub fn child_main<T: DeserializeOwned + Shape + Send + Sync>() {
     ChildMain::<T>::new().run();
 }
 
-type Instantiate<T> = fn(&PluginLibrary, &[u8]) -> Result<LoadedPlugin<T>, String>;
+type Instantiate<T> = fn(&PluginLibrary, Option<&str>, &[u8]) -> Result<LoadedPlugin<T>, String>;
 
 /// [`child_main`] with the argument types the host's plugins are
 /// constructed with: the child must know a type to decode it and to have
@@ -173,6 +175,9 @@ impl<T: DeserializeOwned + Shape + Send + Sync> ChildMain<T> {
             return EXIT_BROKEN;
         }
 
+        let answers: Arc<dyn Link> = Arc::new(Answers {
+            writer: Arc::clone(&writer),
+        });
         let watchdog = hello
             .deadline_ms
             .map(|ms| Watchdog::start(Duration::from_millis(ms), Arc::clone(&writer)));
@@ -198,7 +203,10 @@ impl<T: DeserializeOwned + Shape + Send + Sync> ChildMain<T> {
                     return EXIT_BROKEN;
                 }
             };
-            let message = match postcard::from_bytes::<T>(&body) {
+            let decoded = reply::remote::deserialising(&answers, || {
+                postcard::from_bytes::<T>(&body)
+            });
+            let message = match decoded {
                 Ok(message) => message,
                 Err(error) => {
                     let reason = format!(
@@ -255,10 +263,13 @@ impl<T: DeserializeOwned + Shape + Send + Sync> ChildMain<T> {
         // an in-process host would (see `PluginLibrary::open`); what goes
         // wrong in it ends this child, not the host.
         let library = unsafe { PluginLibrary::open(path) }.map_err(|error| error.to_string())?;
+        let named = hello.plugin.as_deref();
         match &hello.argument {
-            None => library
-                .instantiate::<T>()
-                .map_err(|error| error.to_string()),
+            None => match named {
+                Some(name) => library.instantiate_named::<T>(name),
+                None => library.instantiate::<T>(),
+            }
+            .map_err(|error| error.to_string()),
             Some((name, bytes)) => {
                 let Some((_, instantiate)) = self.arguments.iter().find(|(known, _)| known == name)
                 else {
@@ -267,7 +278,7 @@ impl<T: DeserializeOwned + Shape + Send + Sync> ChildMain<T> {
                         "the host sends a constructor argument of type `{name}`, which this program's `ChildMain` does not read (it reads {known:?}; add `.argument::<{name}>()`)"
                     ));
                 };
-                instantiate(&library, bytes)
+                instantiate(&library, named, bytes)
             }
         }
     }
@@ -293,6 +304,7 @@ pub(crate) fn is_unserved_child() -> bool {
 
 fn instantiate_with<T: Shape + Send + Sync, A: DeserializeOwned + Shape>(
     library: &PluginLibrary,
+    named: Option<&str>,
     bytes: &[u8],
 ) -> Result<LoadedPlugin<T>, String> {
     let argument: A = postcard::from_bytes(bytes).map_err(|error| {
@@ -301,9 +313,11 @@ fn instantiate_with<T: Shape + Send + Sync, A: DeserializeOwned + Shape>(
             type_name::<A>()
         )
     })?;
-    library
-        .instantiate_with::<T, A>(&argument)
-        .map_err(|error| error.to_string())
+    match named {
+        Some(name) => library.instantiate_named_with::<T, A>(name, &argument),
+        None => library.instantiate_with::<T, A>(&argument),
+    }
+    .map_err(|error| error.to_string())
 }
 
 /// Asks to be killed with the parent, and says whether the parent is still
@@ -349,6 +363,31 @@ fn limit_memory(bytes: u64) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The way back for the `Reply`s this child deserialised: frames written
+/// under the writer's lock (a plugin may answer from a thread of its own)
+/// and flushed at once, so that a host waiting for an answer gets it while
+/// the handler still runs.
+struct Answers {
+    writer: Arc<Mutex<BufWriter<UnixStream>>>,
+}
+
+impl Answers {
+    fn write(&self, frame: &[u8]) -> bool {
+        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        writer.write_all(frame).is_ok() && writer.flush().is_ok()
+    }
+}
+
+impl Link for Answers {
+    fn reply(&self, id: u64, bytes: &[u8]) -> bool {
+        self.write(&wire::reply(id, bytes))
+    }
+
+    fn release(&self, id: u64) {
+        self.write(&wire::release(id));
+    }
 }
 
 /// Ends the child when a handler runs past the deadline, after telling the

@@ -188,6 +188,16 @@ pub enum AttachError {
         /// The child's words.
         reason: String,
     },
+    /// The child did not report its plugin constructed within the attach
+    /// timeout ([`Options::attach_timeout`](super::Options::attach_timeout)):
+    /// a constructor that does not return, or a very slow start. The child
+    /// was killed.
+    TimedOut {
+        /// The library asked for.
+        library: PathBuf,
+        /// How long the host waited.
+        timeout: std::time::Duration,
+    },
     /// The child ended, or spoke something other than the protocol, before
     /// reporting its plugin ready.
     NoChild {
@@ -212,6 +222,11 @@ impl fmt::Display for AttachError {
                 "the child process refused to load `{}`: {reason}",
                 library.display()
             ),
+            Self::TimedOut { library, timeout } => write!(
+                f,
+                "the plugin of `{}` was not constructed within {timeout:?}: its constructor did not return (the child process was killed; give a slow constructor a longer `Options::attach_timeout`)",
+                library.display()
+            ),
             Self::NoChild { program, reason } => write!(
                 f,
                 "the child process `{}` did not start a plugin: {reason} (its `main` must begin with `mpplugin::process::child_main::<Message>()`)",
@@ -226,7 +241,7 @@ impl Error for AttachError {
         match self {
             Self::Start { error, .. } => Some(error),
             Self::Argument(error) => Some(error),
-            Self::Refused { .. } | Self::NoChild { .. } => None,
+            Self::Refused { .. } | Self::TimedOut { .. } | Self::NoChild { .. } => None,
         }
     }
 }

@@ -84,6 +84,7 @@
 mod child;
 mod error;
 mod proxy;
+mod registry;
 mod spawn;
 mod wire;
 
@@ -102,9 +103,11 @@ pub use child::{ChildMain, child_main};
 pub use error::{AttachError, EncodeError, SendError, TrySendError};
 
 use self::proxy::{Proxy, Shared};
+use self::registry::Registry;
 use self::wire::Hello;
 use crate::exit::{Delivery, Ending, Exit, PluginId};
 use crate::message::Message;
+use crate::reply::remote::serialising;
 use crate::roster::DEFAULT_CAPACITY;
 
 /// How a plugin runs in its child process: queue sizes, and the limits no
@@ -115,6 +118,7 @@ pub struct Options {
     window: usize,
     deadline: Option<Duration>,
     memory_limit: Option<u64>,
+    attach_timeout: Duration,
 }
 
 impl Default for Options {
@@ -124,6 +128,7 @@ impl Default for Options {
             window: Self::DEFAULT_WINDOW,
             deadline: None,
             memory_limit: None,
+            attach_timeout: Self::DEFAULT_ATTACH_TIMEOUT,
         }
     }
 }
@@ -132,9 +137,14 @@ impl Options {
     /// The window a child gets unless told otherwise.
     pub const DEFAULT_WINDOW: usize = 64;
 
+    /// How long attach waits for a child's plugin unless told otherwise:
+    /// a minute, far more than opening, checking and constructing takes.
+    pub const DEFAULT_ATTACH_TIMEOUT: Duration = Duration::from_secs(60);
+
     /// The defaults: a queue of [`DEFAULT_CAPACITY`] messages, a window of
     /// [`DEFAULT_WINDOW`](Self::DEFAULT_WINDOW), no deadline, no memory
-    /// limit.
+    /// limit, an attach timeout of
+    /// [`DEFAULT_ATTACH_TIMEOUT`](Self::DEFAULT_ATTACH_TIMEOUT).
     pub fn new() -> Self {
         Self::default()
     }
@@ -182,6 +192,16 @@ impl Options {
         self.memory_limit = Some(bytes);
         self
     }
+
+    /// Attach (and replace) waits at most `timeout` for the child to open
+    /// the library and construct its plugin; past it the child is killed
+    /// and attach returns [`AttachError::TimedOut`]. Unlike a thread, a
+    /// constructor that never returns can be stopped.
+    #[must_use]
+    pub fn attach_timeout(mut self, timeout: Duration) -> Self {
+        self.attach_timeout = timeout;
+        self
+    }
 }
 
 /// A host that runs each plugin in a child process: see the
@@ -195,6 +215,8 @@ pub struct Host<T> {
     children: Vec<Arc<Shared>>,
     /// Children replaced, which may still be draining.
     retired: Vec<Arc<Shared>>,
+    /// The `Reply`s sent to the children.
+    registry: Arc<Registry>,
     program: Result<PathBuf, String>,
     message: PhantomData<fn(T)>,
 }
@@ -218,6 +240,7 @@ impl<T: Serialize> Host<T> {
             inner: crate::Host::new(),
             children: Vec::new(),
             retired: Vec::new(),
+            registry: Arc::default(),
             program,
             message: PhantomData,
         }
@@ -234,12 +257,13 @@ impl<T: Serialize> Host<T> {
 
     /// Starts a child that loads the plugin library at `library` (with every
     /// check of the loader) and constructs its plugin without argument.
-    /// Returns once the child says its plugin is constructed: a constructor
-    /// that never returns makes this wait as long.
+    /// Returns once the child says its plugin is constructed, or after
+    /// [`Options::attach_timeout`] with the child killed.
     ///
     /// # Errors
     /// [`AttachError`]: the child could not start, or refused the library
-    /// (the loader's refusal, in its words).
+    /// (the loader's refusal, in its words), or its plugin was not
+    /// constructed in time.
     pub fn attach(&mut self, library: impl AsRef<Path>) -> Result<PluginId, AttachError> {
         self.attach_options(library, &Options::default())
     }
@@ -268,7 +292,36 @@ impl<T: Serialize> Host<T> {
         library: impl AsRef<Path>,
         options: &Options,
     ) -> Result<PluginId, AttachError> {
-        self.start(library.as_ref(), None, options)
+        self.start(library.as_ref(), None, None, options)
+    }
+
+    /// [`attach`](Host::attach) for the plugin of type `name` in a library
+    /// that declares several (as
+    /// [`PluginLibrary::instantiate_named`](crate::PluginLibrary::instantiate_named)).
+    ///
+    /// # Errors
+    /// As [`attach`](Host::attach).
+    pub fn attach_named(
+        &mut self,
+        library: impl AsRef<Path>,
+        name: &str,
+    ) -> Result<PluginId, AttachError> {
+        self.start(library.as_ref(), Some(name), None, &Options::default())
+    }
+
+    /// [`attach_with`](Host::attach_with) for the plugin of type `name` in
+    /// a library that declares several.
+    ///
+    /// # Errors
+    /// As [`attach_with`](Host::attach_with).
+    pub fn attach_named_with<A: Serialize + 'static>(
+        &mut self,
+        library: impl AsRef<Path>,
+        name: &str,
+        argument: &A,
+    ) -> Result<PluginId, AttachError> {
+        let argument = encode_argument(argument)?;
+        self.start(library.as_ref(), Some(name), argument, &Options::default())
     }
 
     /// [`attach_with`](Host::attach_with) with [`Options`].
@@ -281,18 +334,18 @@ impl<T: Serialize> Host<T> {
         argument: &A,
         options: &Options,
     ) -> Result<PluginId, AttachError> {
-        let bytes = postcard::to_allocvec(argument)
-            .map_err(|error| AttachError::Argument(EncodeError::Postcard(error)))?;
-        self.start(library.as_ref(), Some((type_name::<A>(), bytes)), options)
+        let argument = encode_argument(argument)?;
+        self.start(library.as_ref(), None, argument, options)
     }
 
     fn start(
         &mut self,
         library: &Path,
+        plugin: Option<&str>,
         argument: Option<(&str, Vec<u8>)>,
         options: &Options,
     ) -> Result<PluginId, AttachError> {
-        let (proxy, shared) = self.child(library, argument, options)?;
+        let (proxy, shared) = self.child(library, plugin, argument, options)?;
         let id = self.inner.attach_with_capacity(proxy, options.capacity);
         self.children.push(shared);
         Ok(id)
@@ -302,6 +355,7 @@ impl<T: Serialize> Host<T> {
     fn child(
         &self,
         library: &Path,
+        plugin: Option<&str>,
         argument: Option<(&str, Vec<u8>)>,
         options: &Options,
     ) -> Result<(Proxy, Arc<Shared>), AttachError> {
@@ -321,10 +375,18 @@ impl<T: Serialize> Host<T> {
             message_type: type_name::<T>().to_owned(),
             argument: argument.map(|(name, bytes)| (name.to_owned(), bytes)),
             library: library.as_os_str().as_bytes().to_vec(),
+            plugin: plugin.map(str::to_owned),
             deadline_ms,
             memory_limit: options.memory_limit,
         };
-        Proxy::start(&program, library, &hello, options.window)
+        Proxy::start(
+            &program,
+            library,
+            &hello,
+            options.window,
+            &self.registry,
+            options.attach_timeout,
+        )
     }
 
     /// Replaces plugin `id` with a new child that loads `library` (a
@@ -364,14 +426,8 @@ impl<T: Serialize> Host<T> {
         library: impl AsRef<Path>,
         argument: &A,
     ) -> Result<Replaced, AttachError> {
-        let bytes = postcard::to_allocvec(argument)
-            .map_err(|error| AttachError::Argument(EncodeError::Postcard(error)))?;
-        self.swap(
-            id,
-            library.as_ref(),
-            Some((type_name::<A>(), bytes)),
-            &Options::default(),
-        )
+        let argument = encode_argument(argument)?;
+        self.swap(id, library.as_ref(), argument, &Options::default())
     }
 
     /// [`replace`](Host::replace) with [`Options`] for the new child. The
@@ -403,9 +459,11 @@ impl<T: Serialize> Host<T> {
             .ok()
             .filter(|index| *index < self.children.len())
             .unwrap_or_else(|| panic!("mpplugin: this process host has no {id}"));
-        let (proxy, shared) = self.child(library, argument, options)?;
+        let (proxy, shared) = self.child(library, None, argument, options)?;
         let replaced = self.inner.replace(id, proxy);
         let old = std::mem::replace(&mut self.children[index], shared);
+        // Nothing sent from now on reaches the old child.
+        self.registry.leave(old.serial);
         self.retired.push(Arc::clone(&old));
         Ok(Replaced {
             inner: replaced,
@@ -423,11 +481,14 @@ impl<T: Serialize> Host<T> {
     /// [`SendError::NoPlugins`] when no plugin is running.
     pub fn send(&mut self, message: impl Into<Message<T>>) -> Result<Delivery, SendError<T>> {
         let message = message.into();
-        let frame = match wire::message_frame(&*message) {
+        let (frame, replies) = serialising(|| wire::message_frame(&*message));
+        let frame = match frame {
             Ok(frame) => frame,
             Err(error) => return Err(SendError::Encode { message, error }),
         };
+        let replies = self.registry.sent(replies);
         self.inner.send(frame).map_err(|error| {
+            self.registry.unsent(&replies);
             SendError::NoPlugins(crate::SendError {
                 message,
                 gone: error.gone,
@@ -446,11 +507,14 @@ impl<T: Serialize> Host<T> {
         message: impl Into<Message<T>>,
     ) -> Result<Delivery, TrySendError<T>> {
         let message = message.into();
-        let frame = match wire::message_frame(&*message) {
+        let (frame, replies) = serialising(|| wire::message_frame(&*message));
+        let frame = match frame {
             Ok(frame) => frame,
             Err(error) => return Err(TrySendError::Encode { message, error }),
         };
+        let replies = self.registry.sent(replies);
         self.inner.try_send(frame).map_err(|error| {
+            self.registry.unsent(&replies);
             TrySendError::Host(match error {
                 crate::TrySendError::Full { full, gone, .. } => crate::TrySendError::Full {
                     message,
@@ -534,6 +598,16 @@ impl<T: Serialize> Host<T> {
         }
         exits
     }
+}
+
+/// A constructor's argument as the child reads it: its type's name and its
+/// encoding.
+fn encode_argument<A: Serialize + 'static>(
+    argument: &A,
+) -> Result<Option<(&'static str, Vec<u8>)>, AttachError> {
+    let bytes = postcard::to_allocvec(argument)
+        .map_err(|error| AttachError::Argument(EncodeError::Postcard(error)))?;
+    Ok(Some((type_name::<A>(), bytes)))
 }
 
 /// The exit of a child's proxy on the inner host, told as the child's.

@@ -1,10 +1,11 @@
 //! One child process, seen from the host: [`Proxy`] starts it, hands it the
-//! library to load, writes it the message frames it is given, and reads back
-//! how each handler returned, keeping at most a window of messages
-//! unacknowledged. It is the `Plugin` of one child on the process host's
-//! inner std host, so queueing, send order and shutdown are that host's;
-//! what the child did is kept in [`Shared`] for the exit. It decodes no
-//! message and holds no `unsafe`.
+//! library to load, and writes it the message frames it is given, keeping
+//! at most a window of messages unacknowledged; its reader thread reads
+//! back how each handler returned and the answers through `Reply`s (handed
+//! to the host's [`Registry`]), as they come. The proxy is the `Plugin` of
+//! one child on the process host's inner std host, so queueing, send order
+//! and shutdown are that host's; what the child did is kept in [`Shared`]
+//! for the exit. It decodes no message and holds no `unsafe`.
 
 use std::io::{self, BufReader, Write};
 use std::os::fd::OwnedFd;
@@ -13,11 +14,13 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use super::child::{CHILD_VAR, is_unserved_child};
 use super::error::AttachError;
+use super::registry::Registry;
 use super::spawn::spawn;
 use super::wire::{self, Hello};
 use crate::exit::Ending;
@@ -28,6 +31,8 @@ use crate::plugin::Plugin;
 pub(crate) struct Shared {
     /// The child's process id.
     pub(crate) pid: u32,
+    /// The child's serial in the host's [`Registry`].
+    pub(crate) serial: u64,
     child: Mutex<Child>,
     /// Set by a host dropped without `end`: the child is killed, not drained.
     abandon: AtomicBool,
@@ -77,6 +82,13 @@ impl Shared {
         self.stopped.load(Ordering::SeqCst)
     }
 
+    /// The child sent what the protocol does not allow: its exit says so,
+    /// and it is killed.
+    fn broken(&self, reason: String) {
+        self.record().ending.get_or_insert(Ending::Broken(reason));
+        let _ = self.child().kill();
+    }
+
     /// Kills the child at once (a host dropped without `end`): its proxy
     /// then finds the end of the stream, wherever it waits.
     pub(crate) fn abandon(&self) {
@@ -85,33 +97,76 @@ impl Shared {
     }
 }
 
-/// The plugin that stands for one child on the inner host.
+/// The plugin that stands for one child on the inner host: it writes the
+/// frames; its [`Reader`], on a thread of its own, reads what the child
+/// says, whenever it says it.
 pub(crate) struct Proxy {
     name: String,
     writer: UnixStream,
-    reader: BufReader<UnixStream>,
+    flow: Arc<Flow>,
     shared: Arc<Shared>,
     window: usize,
-    in_flight: usize,
-    deadline: Option<Duration>,
-    /// The child still takes messages.
-    open: bool,
-    /// Nothing more comes from the child: its stream ended, or broke.
-    done: bool,
-    /// The child said `DONE`: it dropped the plugin and ends.
-    reported: bool,
+    reader: Option<JoinHandle<()>>,
     /// The child has been waited for.
     finished: bool,
 }
 
+/// What the proxy and its reader share: the window, and whether the child
+/// still takes messages.
+#[derive(Default)]
+struct Flow {
+    state: Mutex<FlowState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct FlowState {
+    /// Written to the child and not yet handled.
+    in_flight: usize,
+    /// The child still takes messages.
+    open: bool,
+    /// The child said `DONE`: it dropped the plugin and ends.
+    reported: bool,
+}
+
+impl Flow {
+    fn state(&self) -> MutexGuard<'_, FlowState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn close(&self) {
+        self.state().open = false;
+        self.changed.notify_all();
+    }
+}
+
+/// Why a child did not start its plugin.
+enum Failure {
+    Attach(AttachError),
+    /// What the child did instead, for [`AttachError::NoChild`].
+    Said(String),
+}
+
+/// Reads everything one child sends, until the end of its stream: the
+/// handlers' outcomes, its answers through `Reply`s, its final report.
+struct Reader {
+    reader: BufReader<UnixStream>,
+    flow: Arc<Flow>,
+    shared: Arc<Shared>,
+    registry: Arc<Registry>,
+    deadline: Option<Duration>,
+}
+
 impl Proxy {
     /// Starts `program` in child mode, asks it to load the plugin, and
-    /// waits for it to say the plugin is constructed.
+    /// waits for it to say the plugin is constructed, at most `timeout`.
     pub(crate) fn start(
         program: &Path,
         library: &Path,
         hello: &Hello,
         window: usize,
+        registry: &Arc<Registry>,
+        timeout: Duration,
     ) -> Result<(Self, Arc<Shared>), AttachError> {
         let start_error = |error| AttachError::Start {
             program: program.to_owned(),
@@ -133,12 +188,16 @@ impl Proxy {
         let child = spawn(command).map_err(start_error)?;
         let shared = Arc::new(Shared {
             pid: child.id(),
+            serial: registry.serial(),
             child: Mutex::new(child),
             abandon: AtomicBool::new(false),
             stopped: AtomicBool::new(false),
             record: Mutex::new(Record::default()),
         });
-        let reader = match ours.try_clone() {
+        let reading = ours
+            .try_clone()
+            .and_then(|reading| reading.set_read_timeout(Some(timeout)).map(|()| reading));
+        let mut reader = match reading {
             Ok(reading) => BufReader::new(reading),
             Err(error) => {
                 shared.abandon();
@@ -146,160 +205,228 @@ impl Proxy {
                 return Err(start_error(error));
             }
         };
-        let mut proxy = Self {
-            name: String::new(),
-            writer: ours,
+        let mut writer = ours;
+        let _ = writer.write_all(&wire::frame(wire::HELLO, &wire::hello(hello)));
+        let first = wire::read_frame(&mut reader, wire::MAX_FROM_CHILD);
+        let _ = reader.get_ref().set_read_timeout(None);
+        let flow = Arc::new(Flow::default());
+        let mut name = String::new();
+        let failure = match first {
+            Ok(Some((wire::READY, said))) => {
+                name = String::from_utf8_lossy(&said).into_owned();
+                flow.state().open = true;
+                None
+            }
+            Ok(Some((wire::REFUSED, reason))) => Some(Failure::Attach(AttachError::Refused {
+                library: library.to_owned(),
+                reason: String::from_utf8_lossy(&reason).into_owned(),
+            })),
+            Ok(Some((wire::UNDECODABLE, text))) => Some(Failure::Said(format!(
+                "it said: {}",
+                String::from_utf8_lossy(&text)
+            ))),
+            Ok(Some((kind, _))) => {
+                let said = format!("it sent a frame of kind {kind} first");
+                shared.broken(said.clone());
+                Some(Failure::Said(said))
+            }
+            Ok(None) => Some(Failure::Said("it closed its socket".to_owned())),
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                // The constructor runs on in the child: kill it.
+                shared.abandon();
+                let _ = shared.child().wait();
+                return Err(AttachError::TimedOut {
+                    library: library.to_owned(),
+                    timeout,
+                });
+            }
+            Err(error) => Some(Failure::Said(format!("reading from it failed: {error}"))),
+        };
+        let thread = Reader {
             reader,
+            flow: Arc::clone(&flow),
+            shared: Arc::clone(&shared),
+            registry: Arc::clone(registry),
+            deadline: hello.deadline_ms.map(Duration::from_millis),
+        }
+        .spawn();
+        let mut proxy = Self {
+            name,
+            writer,
+            flow,
             shared: Arc::clone(&shared),
             window,
-            in_flight: 0,
-            deadline: hello.deadline_ms.map(Duration::from_millis),
-            open: false,
-            done: false,
-            reported: false,
+            reader: Some(thread),
             finished: false,
         };
-        let _ = proxy
-            .writer
-            .write_all(&wire::frame(wire::HELLO, &wire::hello(hello)));
-        let first = wire::read_frame(&mut proxy.reader, wire::MAX_FROM_CHILD);
-        match first {
-            Ok(Some((wire::READY, name))) => {
-                proxy.name = String::from_utf8_lossy(&name).into_owned();
-                proxy.open = true;
-                Ok((proxy, shared))
-            }
-            Ok(Some((wire::REFUSED, reason))) => {
-                proxy.finish();
-                Err(AttachError::Refused {
-                    library: library.to_owned(),
-                    reason: String::from_utf8_lossy(&reason).into_owned(),
-                })
-            }
-            other => {
-                let said = match other {
-                    Ok(Some((wire::UNDECODABLE, text))) => {
-                        format!("it said: {}", String::from_utf8_lossy(&text))
-                    }
-                    Ok(Some((kind, _))) => {
-                        let said = format!("it sent a frame of kind {kind} first");
-                        proxy.broken(said.clone());
-                        said
-                    }
-                    Ok(None) => "it closed its socket".to_owned(),
-                    Err(error) => format!("reading from it failed: {error}"),
-                };
-                proxy.finish();
+        let Some(failure) = failure else {
+            registry.join(shared.serial);
+            return Ok((proxy, shared));
+        };
+        proxy.finish();
+        Err(match failure {
+            Failure::Attach(error) => error,
+            Failure::Said(said) => {
                 let status = shared
                     .report()
                     .ending
                     .map_or_else(String::new, |ending| format!("; {}", describe(&ending)));
-                Err(AttachError::NoChild {
+                AttachError::NoChild {
                     program: program.to_owned(),
                     reason: format!("{said}{status}"),
-                })
-            }
-        }
-    }
-
-    /// Reads one frame from the child and records it. Whether the child
-    /// still takes messages.
-    fn read_one(&mut self) -> bool {
-        let frame = wire::read_frame(&mut self.reader, wire::MAX_FROM_CHILD);
-        let mut record = self.shared.record();
-        let text = |body: &[u8]| String::from_utf8_lossy(body).into_owned();
-        match frame {
-            Ok(Some((wire::HANDLED, body))) if body.is_empty() => {
-                record.acked += 1;
-                self.in_flight = self.in_flight.saturating_sub(1);
-                return self.open;
-            }
-            Ok(Some((wire::DETACHED, body))) if body.len() == 1 => {
-                record.acked += 1;
-                record.ending.get_or_insert(Ending::Detached(body[0]));
-            }
-            Ok(Some((wire::PANICKED, body))) => {
-                record.acked += 1;
-                record.ending.get_or_insert(Ending::Panicked(text(&body)));
-            }
-            Ok(Some((wire::DEADLINE, body))) if body.is_empty() => {
-                let deadline = self.deadline.unwrap_or_default();
-                record.ending.get_or_insert(Ending::TimedOut(deadline));
-            }
-            Ok(Some((wire::UNDECODABLE, body))) => {
-                record.ending.get_or_insert(Ending::Broken(format!(
-                    "the child could not read what the host sent: {}",
-                    text(&body)
-                )));
-            }
-            Ok(Some((wire::DONE, body))) => match wire::read_done(&body) {
-                Ok(drop_panic) => {
-                    record.drop_panic = drop_panic;
-                    self.reported = true;
                 }
-                Err(error) => {
-                    drop(record);
-                    self.broken(format!("its final report does not decode: {error}"));
-                }
-            },
-            Ok(Some((kind, body))) => {
-                drop(record);
-                self.broken(format!(
-                    "it sent a frame of kind {kind} with {} byte(s), which the host does not know there",
-                    body.len()
-                ));
             }
-            Ok(None) => self.done = true,
-            Err(error) if error.kind() == io::ErrorKind::InvalidData => {
-                drop(record);
-                self.broken(format!("its bytes do not decode: {error}"));
-            }
-            // The child died: mid-frame, or with messages unread
-            // (`ECONNRESET`). Its exit status says how.
-            Err(_) => self.done = true,
-        }
-        self.open = false;
-        false
-    }
-
-    /// The child sent what the protocol does not allow: kill it, and read
-    /// nothing more from it.
-    fn broken(&mut self, reason: String) {
-        self.shared
-            .record()
-            .ending
-            .get_or_insert(Ending::Broken(reason));
-        let _ = self.shared.child().kill();
-        let _ = io::copy(&mut self.reader, &mut io::sink());
-        self.done = true;
+        })
     }
 
     /// Ends the child's run: tells it to end (or kills it, for a host
-    /// dropped without `end`), reads what it reports until the end of its
-    /// stream, waits for the process, and records how it ended.
+    /// dropped without `end`), lets the reader read what it reports until
+    /// the end of its stream, waits for the process, and records how it
+    /// ended.
     fn finish(&mut self) {
         if self.finished {
             return;
         }
         self.finished = true;
+        let open = std::mem::replace(&mut self.flow.state().open, false);
         if self.shared.abandon.load(Ordering::SeqCst) {
             let _ = self.shared.child().kill();
-        } else if self.open {
+        } else if open {
             let _ = self.writer.write_all(&wire::frame(wire::END, &[]));
         }
-        self.open = false;
-        while !self.done {
-            self.read_one();
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
         }
         let status = self.shared.child().wait();
+        let reported = self.flow.state().reported;
         let mut record = self.shared.record();
         if record.ending.is_none() {
             record.ending = Some(match status {
-                _ if self.reported => Ending::Finished,
+                _ if reported => Ending::Finished,
                 Ok(status) => died(status),
                 Err(error) => Ending::Broken(format!("cannot wait for the child process: {error}")),
             });
         }
+    }
+}
+
+impl Reader {
+    fn spawn(self) -> JoinHandle<()> {
+        thread::Builder::new()
+            .name("mpplugin child reader".to_owned())
+            .spawn(move || self.run())
+            .expect("mpplugin: cannot start the thread that reads a plugin's child process")
+    }
+
+    fn run(mut self) {
+        while self.read_one() {}
+        // Whatever it held, it answers no more.
+        self.registry.ended(self.shared.serial);
+        self.flow.close();
+    }
+
+    /// Reads one frame from the child and records it. Whether more may
+    /// come.
+    fn read_one(&mut self) -> bool {
+        let frame = wire::read_frame(&mut self.reader, wire::MAX_FROM_CHILD);
+        let text = |body: &[u8]| String::from_utf8_lossy(body).into_owned();
+        let ending = match frame {
+            Ok(Some((wire::HANDLED, body))) if body.is_empty() => {
+                self.shared.record().acked += 1;
+                let mut flow = self.flow.state();
+                flow.in_flight = flow.in_flight.saturating_sub(1);
+                drop(flow);
+                self.flow.changed.notify_all();
+                return true;
+            }
+            Ok(Some((wire::REPLY, body))) => {
+                let delivered = match wire::read_reply(&body) {
+                    Some((id, answer)) => self.registry.deliver(self.shared.serial, id, answer),
+                    None => Err(format!("a reply frame of {} byte(s), without an id", body.len())),
+                };
+                return self.unless_broken(delivered);
+            }
+            Ok(Some((wire::RELEASE, body))) => {
+                let released = match wire::read_release(&body) {
+                    Some(id) => self.registry.release(self.shared.serial, id),
+                    None => Err(format!("a release frame of {} byte(s)", body.len())),
+                };
+                return self.unless_broken(released);
+            }
+            Ok(Some((wire::DETACHED, body))) if body.len() == 1 => {
+                let mut record = self.shared.record();
+                record.acked += 1;
+                Ending::Detached(body[0])
+            }
+            Ok(Some((wire::PANICKED, body))) => {
+                self.shared.record().acked += 1;
+                Ending::Panicked(text(&body))
+            }
+            Ok(Some((wire::DEADLINE, body))) if body.is_empty() => {
+                Ending::TimedOut(self.deadline.unwrap_or_default())
+            }
+            Ok(Some((wire::UNDECODABLE, body))) => Ending::Broken(format!(
+                "the child could not read what the host sent: {}",
+                text(&body)
+            )),
+            Ok(Some((wire::DONE, body))) => {
+                match wire::read_done(&body) {
+                    Ok(drop_panic) => {
+                        self.shared.record().drop_panic = drop_panic;
+                        self.flow.state().reported = true;
+                        self.flow.close();
+                        return true;
+                    }
+                    Err(error) => {
+                        self.broken(format!("its final report does not decode: {error}"));
+                    }
+                }
+                return false;
+            }
+            Ok(Some((kind, body))) => {
+                self.broken(format!(
+                    "it sent a frame of kind {kind} with {} byte(s), which the host does not know there",
+                    body.len()
+                ));
+                return false;
+            }
+            // The end of the stream: the child exited, or died mid-frame,
+            // or with messages unread (`ECONNRESET`). Its exit status says
+            // how.
+            Ok(None) => return false,
+            Err(error) if error.kind() == io::ErrorKind::InvalidData => {
+                self.broken(format!("its bytes do not decode: {error}"));
+                return false;
+            }
+            Err(_) => return false,
+        };
+        self.shared.record().ending.get_or_insert(ending);
+        self.flow.close();
+        true
+    }
+
+    /// Whether to read on after `result`: an error breaks the child.
+    fn unless_broken(&mut self, result: Result<(), String>) -> bool {
+        match result {
+            Ok(()) => true,
+            Err(reason) => {
+                self.broken(reason);
+                false
+            }
+        }
+    }
+
+    /// The child sent what the protocol does not allow: kill it, and read
+    /// nothing more from it.
+    fn broken(&mut self, reason: String) {
+        self.shared.broken(reason);
+        self.flow.close();
+        let _ = io::copy(&mut self.reader, &mut io::sink());
     }
 }
 
@@ -323,18 +450,24 @@ fn describe(ending: &Ending) -> String {
 
 impl Plugin<Vec<u8>> for Proxy {
     fn handle_message(&mut self, frame: Message<Vec<u8>>) -> Option<u8> {
-        while self.open && self.in_flight >= self.window {
-            self.read_one();
+        let mut flow = self.flow.state();
+        while flow.open && flow.in_flight >= self.window {
+            flow = self
+                .flow
+                .changed
+                .wait(flow)
+                .unwrap_or_else(PoisonError::into_inner);
         }
-        if !self.open {
+        if !flow.open {
             return Some(0);
         }
+        flow.in_flight += 1;
+        drop(flow);
         if self.writer.write_all(&frame).is_err() {
-            // The child is gone: `finish` reads what it said last.
-            self.open = false;
+            // The child is gone: its reader reads what it said last.
+            self.flow.close();
             return Some(0);
         }
-        self.in_flight += 1;
         None
     }
 

@@ -37,6 +37,11 @@ pub(crate) const UNDECODABLE: u8 = 16;
 pub(crate) const DONE: u8 = 17;
 /// Child to host: a handler ran past its deadline; the child ends itself.
 pub(crate) const DEADLINE: u8 = 18;
+/// Child to host: an answer through a `Reply`; the body is [`reply`]'s.
+pub(crate) const REPLY: u8 = 19;
+/// Child to host: the child's last clone of a `Reply` is gone; the body is
+/// its id, 8 bytes little-endian.
+pub(crate) const RELEASE: u8 = 20;
 
 /// The largest body a child may send: past this its bytes are taken as
 /// garbage, not as a reason to allocate.
@@ -91,6 +96,31 @@ pub(crate) fn read_frame(reader: &mut impl Read, limit: u32) -> io::Result<Optio
     Ok(Some((header[4], body)))
 }
 
+/// A [`REPLY`] frame: the `Reply`'s id (8 bytes little-endian), then the
+/// answer's postcard encoding.
+pub(crate) fn reply(id: u64, answer: &[u8]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(8 + answer.len());
+    body.extend_from_slice(&id.to_le_bytes());
+    body.extend_from_slice(answer);
+    frame(REPLY, &body)
+}
+
+/// Reads [`reply`]'s body back: the id and the answer's encoding.
+pub(crate) fn read_reply(body: &[u8]) -> Option<(u64, &[u8])> {
+    let (id, answer) = body.split_first_chunk::<8>()?;
+    Some((u64::from_le_bytes(*id), answer))
+}
+
+/// A [`RELEASE`] frame of `id`.
+pub(crate) fn release(id: u64) -> Vec<u8> {
+    frame(RELEASE, &id.to_le_bytes())
+}
+
+/// Reads a [`RELEASE`] body back.
+pub(crate) fn read_release(body: &[u8]) -> Option<u64> {
+    Some(u64::from_le_bytes(body.try_into().ok()?))
+}
+
 /// What the child needs to load its plugin, [`HELLO`]'s body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Hello {
@@ -100,6 +130,8 @@ pub(crate) struct Hello {
     pub(crate) argument: Option<(String, Vec<u8>)>,
     /// The library's path, as the operating system's bytes.
     pub(crate) library: Vec<u8>,
+    /// The plugin's type name, for a library that declares several.
+    pub(crate) plugin: Option<String>,
     /// Longest a handler may run, in milliseconds.
     pub(crate) deadline_ms: Option<u64>,
     /// The child's address-space limit, in bytes.
@@ -110,6 +142,7 @@ type HelloTuple = (
     String,
     Option<(String, Vec<u8>)>,
     Vec<u8>,
+    Option<String>,
     Option<u64>,
     Option<u64>,
 );
@@ -120,6 +153,7 @@ pub(crate) fn hello(hello: &Hello) -> Vec<u8> {
         hello.message_type.clone(),
         hello.argument.clone(),
         hello.library.clone(),
+        hello.plugin.clone(),
         hello.deadline_ms,
         hello.memory_limit,
     );
@@ -128,12 +162,13 @@ pub(crate) fn hello(hello: &Hello) -> Vec<u8> {
 
 /// Reads [`hello`]'s encoding back.
 pub(crate) fn read_hello(body: &[u8]) -> Result<Hello, postcard::Error> {
-    let (message_type, argument, library, deadline_ms, memory_limit): HelloTuple =
+    let (message_type, argument, library, plugin, deadline_ms, memory_limit): HelloTuple =
         postcard::from_bytes(body)?;
     Ok(Hello {
         message_type,
         argument,
         library,
+        plugin,
         deadline_ms,
         memory_limit,
     })
@@ -194,11 +229,24 @@ mod tests {
     }
 
     #[test]
+    fn a_reply_and_a_release_read_back() {
+        let stream = [reply(7, b"answer"), release(7)].concat();
+        let mut reader = stream.as_slice();
+        let (kind, body) = read_frame(&mut reader, 64).unwrap().unwrap();
+        assert_eq!((kind, read_reply(&body)), (REPLY, Some((7, &b"answer"[..]))));
+        let (kind, body) = read_frame(&mut reader, 64).unwrap().unwrap();
+        assert_eq!((kind, read_release(&body)), (RELEASE, Some(7)));
+        assert_eq!(read_reply(&[1, 2]), None);
+        assert_eq!(read_release(&[1, 2, 3, 4, 5, 6, 7, 8, 9]), None);
+    }
+
+    #[test]
     fn hello_reads_back() {
         let sent = Hello {
             message_type: "u64".into(),
             argument: Some(("alloc::string::String".into(), vec![1, b'a'])),
             library: b"/tmp/libx.so".to_vec(),
+            plugin: Some("Kinds".into()),
             deadline_ms: Some(250),
             memory_limit: None,
         };

@@ -1,5 +1,6 @@
 //! [`Shape`] for what messages are made of: the primitives and the standard
-//! library's types (and tokio's channel senders, feature `tokio`).
+//! library's types (and tokio's channel senders, feature `tokio`), and
+//! mpplugin's own [`Reply`](crate::reply::Reply).
 //!
 //! Each is a [`Kind::Leaf`](super::Kind::Leaf): its name, layout and the
 //! shapes of its type parameters. Both sides of a load are built by one
@@ -172,6 +173,45 @@ function!(A);
 function!(A, B);
 function!(A, B, C);
 function!(A, B, C, D);
+
+// A `Reply` is an `Arc` to a trait object whose vtable the host made: its
+// layout is mpplugin's, so its name carries mpplugin's version
+// (`ReplyLayout`), and a plugin built against another version's `Reply` is
+// refused even where name, size and alignment agree.
+impl<R: Shape> Shape for crate::reply::Reply<R> {
+    fn describe(builder: &mut Builder) -> Node {
+        Node::leaf::<Self>(vec![builder.of::<R>(), builder.of::<ReplyLayout>()])
+    }
+}
+
+/// The version of mpplugin whose `Reply` this is, as a type name:
+/// `ReplyOf<0, 1, 0>`.
+struct ReplyOf<const MAJOR: u64, const MINOR: u64, const PATCH: u64>;
+
+type ReplyLayout = ReplyOf<
+    { number(env!("CARGO_PKG_VERSION_MAJOR")) },
+    { number(env!("CARGO_PKG_VERSION_MINOR")) },
+    { number(env!("CARGO_PKG_VERSION_PATCH")) },
+>;
+
+impl<const MAJOR: u64, const MINOR: u64, const PATCH: u64> Shape for ReplyOf<MAJOR, MINOR, PATCH> {
+    fn describe(_: &mut Builder) -> Node {
+        Node::leaf::<Self>(Vec::new())
+    }
+}
+
+/// A version component, read at compile time.
+const fn number(digits: &str) -> u64 {
+    let digits = digits.as_bytes();
+    let mut value = 0;
+    let mut at = 0;
+    while at < digits.len() {
+        assert!(digits[at].is_ascii_digit(), "a version component is digits");
+        value = value * 10 + (digits[at] - b'0') as u64;
+        at += 1;
+    }
+    value
+}
 
 #[cfg(feature = "tokio")]
 mod tokio_senders {

@@ -1,0 +1,147 @@
+//! The [`Reply`](crate::reply::Reply)s the process host has sent to its
+//! children, by id: which children may still answer through each, and how an
+//! answer reaches its channel. An entry holds a clone of its `Reply`, so the
+//! host's `Replies` stays open while a child may answer, and closes once
+//! every child that was sent the id has let go of it: by saying so, or by
+//! ending in any way (a crash included). Bookkeeping only: it reads no
+//! socket and starts nothing.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use crate::reply::remote::Outgoing;
+
+/// One process host's registry. Children are told apart by a serial of
+/// their own, not by plugin id, which a replacement keeps.
+#[derive(Default)]
+pub(crate) struct Registry {
+    state: Mutex<State>,
+    next_child: AtomicU64,
+}
+
+#[derive(Default)]
+struct State {
+    /// Children that take the messages sent from now on.
+    receivers: HashSet<u64>,
+    entries: HashMap<u64, Entry>,
+}
+
+struct Entry {
+    outgoing: Outgoing,
+    /// Children sent the id that have not let go of it.
+    holders: HashSet<u64>,
+}
+
+impl Registry {
+    fn state(&self) -> MutexGuard<'_, State> {
+        // Nothing panics while holding it.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A serial for a child about to start.
+    pub(crate) fn serial(&self) -> u64 {
+        self.next_child.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Child `child` started: it takes the messages sent from now on.
+    pub(crate) fn join(&self, child: u64) {
+        self.state().receivers.insert(child);
+    }
+
+    /// Child `child` was replaced: it takes no message sent from now on, and
+    /// keeps what it holds until it lets go or ends.
+    pub(crate) fn leave(&self, child: u64) {
+        self.state().receivers.remove(&child);
+    }
+
+    /// The `Reply`s of one message about to be queued for every receiver:
+    /// each receiver holds each of them. Returns their ids.
+    pub(crate) fn sent(&self, outgoing: Vec<Outgoing>) -> Vec<u64> {
+        let mut state = self.state();
+        let holders = state.receivers.clone();
+        let mut ids = Vec::with_capacity(outgoing.len());
+        let mut unheld = Vec::new();
+        for outgoing in outgoing {
+            if holders.is_empty() {
+                unheld.push(outgoing);
+                continue;
+            }
+            ids.push(outgoing.id);
+            let entry = Entry {
+                outgoing,
+                holders: holders.clone(),
+            };
+            state.entries.insert(entry.outgoing.id, entry);
+        }
+        drop(state);
+        // Dropped outside the lock: the last clone of a `Reply` wakes its
+        // receiver.
+        drop(unheld);
+        ids
+    }
+
+    /// The message whose `Reply`s these are reached no child after all.
+    pub(crate) fn unsent(&self, ids: &[u64]) {
+        let removed: Vec<Entry> = {
+            let mut state = self.state();
+            ids.iter().filter_map(|id| state.entries.remove(id)).collect()
+        };
+        drop(removed);
+    }
+
+    /// Child `child` answers through `id` with `bytes`.
+    ///
+    /// # Errors
+    /// Why the answer is not the protocol's: an id the child does not hold,
+    /// or bytes that do not decode as the reply type.
+    pub(crate) fn deliver(&self, child: u64, id: u64, bytes: &[u8]) -> Result<(), String> {
+        let state = self.state();
+        match state.entries.get(&id) {
+            Some(entry) if entry.holders.contains(&child) => (entry.outgoing.deliver)(bytes),
+            _ => Err(format!("it answered through reply id {id}, which it does not hold")),
+        }
+    }
+
+    /// Child `child` let go of `id`.
+    ///
+    /// # Errors
+    /// When it did not hold `id`.
+    pub(crate) fn release(&self, child: u64, id: u64) -> Result<(), String> {
+        let removed = {
+            let mut state = self.state();
+            let Some(entry) = state.entries.get_mut(&id) else {
+                return Err(format!("it let go of reply id {id}, which it does not hold"));
+            };
+            if !entry.holders.remove(&child) {
+                return Err(format!("it let go of reply id {id}, which it does not hold"));
+            }
+            if entry.holders.is_empty() {
+                state.entries.remove(&id)
+            } else {
+                None
+            }
+        };
+        drop(removed);
+        Ok(())
+    }
+
+    /// Child `child` ended: it takes nothing more and holds nothing more.
+    pub(crate) fn ended(&self, child: u64) {
+        let removed: Vec<Entry> = {
+            let mut state = self.state();
+            state.receivers.remove(&child);
+            let mut emptied = Vec::new();
+            for (id, entry) in &mut state.entries {
+                if entry.holders.remove(&child) && entry.holders.is_empty() {
+                    emptied.push(*id);
+                }
+            }
+            emptied
+                .iter()
+                .filter_map(|id| state.entries.remove(id))
+                .collect()
+        };
+        drop(removed);
+    }
+}
