@@ -2,8 +2,6 @@
 //! one binary (each exports its own declaration symbol, so the link does not
 //! fail on a duplicate) and attached in-process as plain types.
 
-use std::sync::mpsc;
-
 use concat_plugin::Concat;
 use concat_types::{ConcatCommand, Report};
 use debug_plugin::Debug;
@@ -17,12 +15,13 @@ fn two_plugin_crates_linked_into_one_binary_run_in_process() {
     for text in ["in", "-", "process"] {
         host.send(ConcatCommand::Concat(text.to_owned())).unwrap();
     }
-    let (reply, reports) = mpsc::sync_channel(2);
+    let (reply, reports) = mpplugin::reply::channel();
     host.send(ConcatCommand::Report(reply)).unwrap();
     host.send(ConcatCommand::Exit).unwrap();
     let exits = host.end();
-    let mut reports: Vec<Report> = reports.try_iter().collect();
-    reports.sort_by_key(|report| report.plugin);
+    // Every plugin has dropped the message, and its `Reply`, by the end.
+    let mut reports: Vec<Report> = std::iter::from_fn(|| reports.recv().ok()).collect();
+    reports.sort_by(|a, b| a.plugin.cmp(&b.plugin));
     assert_eq!(reports[0].plugin, "concat");
     assert!(
         reports[0]

@@ -35,7 +35,8 @@ impl Concat {
             ConcatCommand::Concat(text) => self.text.push_str(text),
             ConcatCommand::Clear => self.text.clear(),
             ConcatCommand::Time(sent) => {
-                self.delays += sent.elapsed();
+                // A clock set back meanwhile reads as no delay.
+                self.delays += sent.elapsed().unwrap_or_default();
                 self.timestamps += 1;
             }
             ConcatCommand::Report(reply) => {
@@ -46,7 +47,7 @@ impl Concat {
                 );
                 // The host may have stopped listening; that is its business.
                 let _ = reply.send(Report {
-                    plugin: "concat",
+                    plugin: "concat".to_owned(),
                     text,
                 });
             }
@@ -70,7 +71,7 @@ mod tests {
                 Message::new(ConcatCommand::Concat(text.to_owned())),
             );
         }
-        let (reply, report) = std::sync::mpsc::sync_channel(1);
+        let (reply, report) = mpplugin::reply::channel();
         assert_eq!(
             Plugin::handle_message(&mut plugin, Message::new(ConcatCommand::Report(reply))),
             None

@@ -37,7 +37,7 @@ impl Debug {
                     self.concat, self.clear, self.time, self.report
                 );
                 let _ = reply.send(Report {
-                    plugin: "debug",
+                    plugin: "debug".to_owned(),
                     text,
                 });
             }
@@ -83,7 +83,7 @@ impl Kinds {
                     .collect();
                 let text = format!("{} kinds: {}", seen.len(), counts.join(", "));
                 let _ = reply.send(Report {
-                    plugin: "kinds",
+                    plugin: "kinds".to_owned(),
                     text,
                 });
                 None

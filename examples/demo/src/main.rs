@@ -1,6 +1,8 @@
 //! The mpplugin demo: builds the concat and debug plugins (unless given the
 //! folder that holds them), loads every plugin of that folder, and runs them
-//! on the std host and on the tokio host.
+//! on the std host, on the tokio host, and each in a child process of its
+//! own on the process host. The same plugins, unchanged, answer on all three
+//! through the `Reply` in `ConcatCommand::Report`.
 //!
 //! `cargo run -p mpplugin-demo` or `demo <folder of plugin files>`
 
@@ -10,15 +12,24 @@ mod plugins;
 use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 use concat_types::{ConcatCommand, Report};
-use mpplugin::{Exit, LoadError, LoadedPlugin, PluginInfo, PluginLibrary};
+use mpplugin::reply::{self, Replies};
+use mpplugin::{Exit, LoadError, LoadedPlugin, PluginId, PluginInfo, PluginLibrary};
 
 const TIMESTAMPS: u32 = 100_000;
 
 fn main() -> ExitCode {
+    // Before the first plugin is loaded or not (the plugins' levels follow
+    // the host's whenever they change), and before `ChildMain`, so that
+    // plugins in child processes log to stderr too.
+    logger::install();
+    // In a plugin's child process (the process host starts this program in
+    // child mode) this runs the plugin and never returns.
+    mpplugin::process::ChildMain::<ConcatCommand>::new()
+        .argument::<Vec<String>>()
+        .run();
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -29,9 +40,6 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<(), Box<dyn Error>> {
-    // Before the first plugin is loaded or not: the plugins' levels follow
-    // the host's whenever they change.
-    logger::install();
     let paths: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
     let folder = match <[PathBuf; 1]>::try_from(paths) {
         Ok([folder]) => folder,
@@ -115,9 +123,9 @@ fn run() -> Result<(), Box<dyn Error>> {
         host.send(command)?;
     }
     for _ in 0..TIMESTAMPS {
-        host.send(ConcatCommand::Time(Instant::now()))?;
+        host.send(ConcatCommand::Time(SystemTime::now()))?;
     }
-    let (reply, reports) = mpsc::sync_channel(plugins.len());
+    let (reply, reports) = reply::channel();
     host.send(ConcatCommand::Report(reply))?;
     // The host waits for the replies before it sends anything else.
     print_reports(&reports, plugins.len())?;
@@ -140,9 +148,9 @@ fn run() -> Result<(), Box<dyn Error>> {
             host.send(command).await?;
         }
         for _ in 0..TIMESTAMPS {
-            host.send(ConcatCommand::Time(Instant::now())).await?;
+            host.send(ConcatCommand::Time(SystemTime::now())).await?;
         }
-        let (reply, reports) = mpsc::sync_channel(plugins.len());
+        let (reply, reports) = reply::channel();
         host.send(ConcatCommand::Report(reply)).await?;
         host.send(ConcatCommand::Exit).await?;
         let exits = host.end().await;
@@ -151,7 +159,40 @@ fn run() -> Result<(), Box<dyn Error>> {
         print_exits(&exits);
         Ok::<_, Box<dyn Error>>(())
     })?;
+
+    println!("\nprocess host, each plugin in a child process of its own:");
+    let mut host = mpplugin::process::Host::<ConcatCommand>::new();
+    for (_, info) in &plugins {
+        let id = attach_process(&mut host, info, &words)?;
+        let pid = host.pid(id).ok_or("an attached plugin has a child")?;
+        println!("  {} `{}` in process {pid}", info.name, info.plugin_type);
+    }
+    for command in script_before_report() {
+        host.send(command)?;
+    }
+    for _ in 0..TIMESTAMPS {
+        host.send(ConcatCommand::Time(SystemTime::now()))?;
+    }
+    // The same `Reply` as in-process: each child answers over its socket.
+    let (reply, reports) = reply::channel();
+    host.send(ConcatCommand::Report(reply))?;
+    print_reports(&reports, plugins.len())?;
+    host.send(ConcatCommand::Exit)?;
+    print_exits(&host.end());
     Ok(())
+}
+
+/// Plugin `info` in a child process: by its name, with the words if it
+/// takes an argument.
+fn attach_process(
+    host: &mut mpplugin::process::Host<ConcatCommand>,
+    info: &PluginInfo,
+    words: &Vec<String>,
+) -> Result<PluginId, mpplugin::process::AttachError> {
+    match info.argument {
+        Some(_) => host.attach_named_with(&info.path, &info.plugin_type, words),
+        None => host.attach_named(&info.path, &info.plugin_type),
+    }
 }
 
 /// The library of package `name` among those opened from `folder`.
@@ -199,12 +240,12 @@ fn script_before_report() -> Vec<ConcatCommand> {
         .collect()
 }
 
-fn print_reports(reports: &mpsc::Receiver<Report>, count: usize) -> Result<(), Box<dyn Error>> {
+fn print_reports(reports: &Replies<Report>, count: usize) -> Result<(), Box<dyn Error>> {
     let mut received = Vec::new();
     for _ in 0..count {
         received.push(reports.recv_timeout(Duration::from_secs(60))?);
     }
-    received.sort_by_key(|report| report.plugin);
+    received.sort_by(|a, b| a.plugin.cmp(&b.plugin));
     for report in received {
         println!("  {}: {}", report.plugin, report.text);
     }
