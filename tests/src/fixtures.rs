@@ -82,6 +82,33 @@ pub fn fixture(name: &str) -> &'static Path {
     })
 }
 
+/// The demo's plugin libraries, `(concat, debug)`: `examples/concat-plugin`
+/// and `examples/debug-plugin` built as cdylibs, once per test process, by
+/// the repository's workspace into [`target_dir`] (not the tests' own build
+/// directory, whose lock the running `cargo test` holds).
+///
+/// # Panics
+/// If they do not build.
+pub fn demo_plugins() -> &'static (PathBuf, PathBuf) {
+    static DEMO: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    DEMO.get_or_init(|| {
+        let built = Build::new()
+            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/concat-plugin"))
+            .package("concat-plugin")
+            .package("debug-plugin")
+            .target_dir(target_dir())
+            .run()
+            .unwrap_or_else(|error| panic!("cannot build the demo's plugins: {error}"));
+        let library = |package| {
+            built
+                .library(package)
+                .unwrap_or_else(|error| panic!("{error}"))
+                .to_owned()
+        };
+        (library("concat-plugin"), library("debug-plugin"))
+    })
+}
+
 /// A constructor argument of the fixtures that take one (`good-args`).
 pub fn args(words: &[&str]) -> Vec<String> {
     words.iter().map(|word| (*word).to_owned()).collect()

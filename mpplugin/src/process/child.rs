@@ -203,9 +203,8 @@ impl<T: DeserializeOwned + Shape + Send + Sync> ChildMain<T> {
                     return EXIT_BROKEN;
                 }
             };
-            let decoded = reply::remote::deserialising(&answers, || {
-                postcard::from_bytes::<T>(&body)
-            });
+            let decoded =
+                reply::remote::deserialising(&answers, || postcard::from_bytes::<T>(&body));
             let message = match decoded {
                 Ok(message) => message,
                 Err(error) => {

@@ -347,7 +347,10 @@ impl Reader {
             Ok(Some((wire::REPLY, body))) => {
                 let delivered = match wire::read_reply(&body) {
                     Some((id, answer)) => self.registry.deliver(self.shared.serial, id, answer),
-                    None => Err(format!("a reply frame of {} byte(s), without an id", body.len())),
+                    None => Err(format!(
+                        "a reply frame of {} byte(s), without an id",
+                        body.len()
+                    )),
                 };
                 return self.unless_broken(delivered);
             }

@@ -85,7 +85,9 @@ impl Registry {
     pub(crate) fn unsent(&self, ids: &[u64]) {
         let removed: Vec<Entry> = {
             let mut state = self.state();
-            ids.iter().filter_map(|id| state.entries.remove(id)).collect()
+            ids.iter()
+                .filter_map(|id| state.entries.remove(id))
+                .collect()
         };
         drop(removed);
     }
@@ -99,7 +101,9 @@ impl Registry {
         let state = self.state();
         match state.entries.get(&id) {
             Some(entry) if entry.holders.contains(&child) => (entry.outgoing.deliver)(bytes),
-            _ => Err(format!("it answered through reply id {id}, which it does not hold")),
+            _ => Err(format!(
+                "it answered through reply id {id}, which it does not hold"
+            )),
         }
     }
 
@@ -111,10 +115,14 @@ impl Registry {
         let removed = {
             let mut state = self.state();
             let Some(entry) = state.entries.get_mut(&id) else {
-                return Err(format!("it let go of reply id {id}, which it does not hold"));
+                return Err(format!(
+                    "it let go of reply id {id}, which it does not hold"
+                ));
             };
             if !entry.holders.remove(&child) {
-                return Err(format!("it let go of reply id {id}, which it does not hold"));
+                return Err(format!(
+                    "it let go of reply id {id}, which it does not hold"
+                ));
             }
             if entry.holders.is_empty() {
                 state.entries.remove(&id)

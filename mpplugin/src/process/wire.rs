@@ -233,7 +233,10 @@ mod tests {
         let stream = [reply(7, b"answer"), release(7)].concat();
         let mut reader = stream.as_slice();
         let (kind, body) = read_frame(&mut reader, 64).unwrap().unwrap();
-        assert_eq!((kind, read_reply(&body)), (REPLY, Some((7, &b"answer"[..]))));
+        assert_eq!(
+            (kind, read_reply(&body)),
+            (REPLY, Some((7, &b"answer"[..])))
+        );
         let (kind, body) = read_frame(&mut reader, 64).unwrap().unwrap();
         assert_eq!((kind, read_release(&body)), (RELEASE, Some(7)));
         assert_eq!(read_reply(&[1, 2]), None);

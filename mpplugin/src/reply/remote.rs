@@ -33,12 +33,17 @@ pub(crate) struct Outgoing {
     /// Decodes an answer and queues it; the text says why it did not
     /// decode. Holds a clone of the `Reply`, so the channel stays open
     /// while this lives.
-    pub(crate) deliver: Box<dyn Fn(&[u8]) -> Result<(), String> + Send + Sync>,
+    pub(crate) deliver: Deliver,
 }
+
+/// Decodes an answer's bytes and queues the answer.
+pub(crate) type Deliver = Box<dyn Fn(&[u8]) -> Result<(), String> + Send + Sync>;
 
 impl fmt::Debug for Outgoing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Outgoing").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("Outgoing")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -111,10 +116,7 @@ impl<R: Serialize + DeserializeOwned + Send + 'static> Serialize for Reply<R> {
                     id,
                     deliver: Box::new(move |bytes| {
                         let value = postcard::from_bytes::<R>(bytes).map_err(|error| {
-                            format!(
-                                "a reply does not decode as `{}`: {error}",
-                                type_name::<R>()
-                            )
+                            format!("a reply does not decode as `{}`: {error}", type_name::<R>())
                         })?;
                         // The host may have dropped its `Replies`: the
                         // answer goes nowhere, as in-process.
