@@ -7,6 +7,8 @@
 //! messages one at a time, so its state needs no locks. The process host
 //! (`process::Host`, feature `process`) runs the same plugin in a child
 //! process of its own, where a crash ends that plugin and nothing else.
+//! Plugins answer through a [`reply::Reply`] carried in a message, the same
+//! way on every host.
 //!
 //! # A plugin
 //!
@@ -117,8 +119,12 @@
 //!   host (features `log` and `tracing`; see [`logging`](mod@logging)).
 //! - `process/`: the process host (feature `process`; see
 //!   [`process`](mod@process)): `mod.rs` the host, `proxy.rs` one child
-//!   seen from the host, `child.rs` the child's side, `spawn.rs` the thread
-//!   that starts children, `wire.rs` the frames, `error.rs` its refusals.
+//!   seen from the host, `registry.rs` the `Reply`s sent to children,
+//!   `child.rs` the child's side, `spawn.rs` the thread that starts
+//!   children, `wire.rs` the frames, `error.rs` its refusals.
+//! - `reply/`: replies from plugins on every host ([`reply`](mod@reply)):
+//!   `mod.rs` the two ends, `sink.rs` what a `Reply` points at, `local.rs`
+//!   the queue, `remote.rs` a `Reply` across processes (feature `serde`).
 //! - `watch.rs`: which plugin files a build replaced (feature `watch`).
 //! - `build.rs`: building plugin packages with cargo (feature `build`);
 //!   `file_name.rs`: the platform's file name for a crate's library.

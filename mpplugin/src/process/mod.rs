@@ -46,9 +46,16 @@
 //! [`Shape`](crate::Shape) (what the loader compares) in the child; a
 //! message that does not serialise is handed back by `send` with the error,
 //! and reaches no plugin. The child deserialises its own copy: a channel
-//! sender inside a message cannot cross a process. Nor does the message
-//! itself cross a thread in the host (only its bytes do), so the host asks
-//! nothing of it beyond `Serialize`: not even `Send`.
+//! sender inside a message cannot cross a process, but an
+//! [`mpplugin::reply::Reply`](crate::reply::Reply) can. Serialised here it
+//! leaves an id and keeps the host's `Reply` in a registry; the child's copy
+//! sends each answer back over its socket, where a thread that reads that
+//! child decodes it into the host's [`Replies`](crate::reply::Replies) (an
+//! answer that does not decode ends that child, [`Ending::Broken`]). When
+//! the child's last copy is gone, or the child ends in any way, it lets go
+//! of the id, so `Replies` closes and a host waiting on it never hangs. Nor
+//! does the message itself cross a thread in the host (only its bytes do),
+//! so the host asks nothing of it beyond `Serialize`: not even `Send`.
 //!
 //! # Guarantees
 //!
@@ -78,7 +85,8 @@
 //! # Where it lives
 //!
 //! `mod.rs` the host; `proxy.rs` one child seen from the host (start,
-//! window, exit); `child.rs` the child's side; `spawn.rs` the thread that
+//! window, the thread that reads it, exit); `registry.rs` the `Reply`s sent
+//! to the children; `child.rs` the child's side; `spawn.rs` the thread that
 //! starts children; `wire.rs` the frames; `error.rs` the refusals.
 
 mod child;
