@@ -85,7 +85,7 @@ fn a_plugin_is_printed_with_the_shapes_of_its_types() {
     assert_eq!(code, Some(0), "{printed}");
     for expected in [
         "  shape of the message:\n    ConcatCommand (size 24, align 8)\n      Concat = 0\n        0: String\n",
-        "      Report = 3\n        0: SyncSender<Report> (size 16, align 8)\n          <parameter 1>: Report",
+        "      Report = 3\n        0: Reply<Report> (size 16, align 8)\n          <parameter 1>: Report",
         "  shape of the argument:\n    Vec<String> (size 24, align 8)\n",
     ] {
         assert!(printed.contains(expected), "{expected:?} in\n{printed}");

@@ -224,3 +224,39 @@ mod tokio_senders {
         broadcast::Sender<T>, watch::Sender<T>,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reply::Reply;
+    use crate::shape::TypeShape;
+
+    /// `Reply<u64>` as a plugin built against mpplugin 0.99.0 would
+    /// describe it: name, size and alignment the same.
+    struct ReplyOfAnotherVersion;
+
+    impl Shape for ReplyOfAnotherVersion {
+        fn describe(builder: &mut Builder) -> Node {
+            Node::leaf::<Reply<u64>>(vec![builder.of::<u64>(), builder.of::<ReplyOf<0, 99, 0>>()])
+        }
+    }
+
+    #[test]
+    fn a_reply_names_this_mpplugins_version_and_another_version_differs() {
+        let ours = TypeShape::of::<Reply<u64>>();
+        let version = env!("CARGO_PKG_VERSION").replace('.', ", ");
+        assert!(
+            ours.nodes()
+                .iter()
+                .any(|node| node.name.ends_with(&format!("ReplyOf<{version}>"))),
+            "{:?}",
+            ours.nodes()
+        );
+        let difference =
+            TypeShape::difference(&ours, &TypeShape::of::<ReplyOfAnotherVersion>()).unwrap();
+        assert!(
+            difference.to_string().contains("ReplyOf<0, 99, 0>"),
+            "{difference}"
+        );
+    }
+}
