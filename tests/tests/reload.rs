@@ -527,8 +527,11 @@ fn successor() -> (Probe, std::sync::Arc<Record>) {
     (probe.panic_on_drop(), record)
 }
 
-/// An idle plugin whose drop closes the receiver returned: a host being
-/// dropped drops it only after it has closed every queue.
+/// An idle plugin whose drop closes the receiver returned. Attached last:
+/// a host being dropped closes the queues in attach order, and the
+/// witness's worker drops it once its own queue is closed, so its drop
+/// shows that every queue is closed (attached first, it could be dropped
+/// while the others are still open).
 fn witness() -> (Probe, Receiver<()>) {
     let (held, dropped) = sync_channel(0);
     (Probe::new().0.holding(held), dropped)
@@ -539,7 +542,7 @@ fn witness() -> (Probe, Receiver<()>) {
 /// reported, and the handover that never took place; and the new plugin
 /// was dropped without being called.
 fn assert_abandoned(id: PluginId, (exit, handover): (Exit, Handover), new: &Record) {
-    assert_eq!(handover, Handover::Abandoned);
+    assert_eq!(handover, Handover::Abandoned, "{exit}");
     assert_eq!(
         (exit.id, exit.name.as_str(), &exit.ending),
         (id, "probe", &Ending::Abandoned),
@@ -609,15 +612,15 @@ fn a_swap_pending_when_the_std_host_is_dropped_reports_the_new_plugin_abandoned(
     let (witness, witnessed) = witness();
     let (old, entries, go) = holding();
     let mut host = Host::<u64>::new();
-    host.attach(witness);
     let id = host.attach(old);
+    host.attach(witness);
     host.send(1).unwrap();
     entries.recv().unwrap();
     let (new, record) = successor();
     let replaced = host.replace(id, new);
     let dropping = std::thread::spawn(move || drop(host));
-    // The witness is dropped once the drop has closed every queue; only
-    // then is the old handler let go.
+    // The witness is dropped once the drop has closed every queue, the old
+    // plugin's included; only then is the old handler let go.
     assert!(witnessed.recv().is_err());
     assert_eq!(replaced.try_exit(), None, "the old handler still runs");
     drop(go);
@@ -644,8 +647,9 @@ fn tokio_host_dropped_during_a_swap(execution: Execution) {
     let mut host = mpplugin::tokio::Host::<u64>::new();
     let id = {
         let _entered = runtime.enter();
+        let id = host.attach_with(old, 4, execution);
         host.attach_with(witness, 4, execution);
-        host.attach_with(old, 4, execution)
+        id
     };
     runtime.block_on(host.send(1)).unwrap();
     entries.recv().unwrap();
