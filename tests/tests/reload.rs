@@ -491,6 +491,57 @@ fn the_tokio_host_replaces_a_plugin_that_detached_and_is_gone() {
     });
 }
 
+/// Tells the name of the thread it handles each message on.
+struct Whereabouts(SyncSender<String>);
+
+impl mpplugin::Plugin<u64> for Whereabouts {
+    fn handle_message(&mut self, _: mpplugin::Message<u64>) -> Option<u8> {
+        let name = std::thread::current().name().unwrap_or("").to_owned();
+        let _ = self.0.send(name);
+        None
+    }
+}
+
+/// A plugin that detached and is gone is replaced by a new worker, which
+/// runs the new plugin as the old one ran: on a thread of its own (named
+/// for the plugin) for `Blocking`, on the runtime's workers for `Task`.
+fn tokio_successor_of_an_ended_plugin_runs_as_it_ran(execution: Execution) {
+    let _watchdog = watchdog(
+        format!("a replace of an ended plugin ({execution:?})"),
+        ABANDON_LIMIT,
+    );
+    let runtime = mpplugin_tests::driver::two_worker_runtime();
+    runtime.block_on(async {
+        let mut host = mpplugin::tokio::Host::<u64>::new();
+        let id = host.attach_with(Probe::new().0.detach_at(0, 1), 4, execution);
+        host.send(0).await.unwrap();
+        // Until a send finds the plugin gone: then its worker has ended.
+        while host.send(9).await.is_ok() {}
+        let (told, whereabouts) = sync_channel(1);
+        let replaced = host.replace(id, Whereabouts(told)).await;
+        assert_eq!(replaced.handover(), Some(Handover::OldEnded));
+        host.send(1).await.unwrap();
+        let thread = whereabouts.recv().unwrap();
+        let own_thread = format!("mpplugin {}", std::any::type_name::<Whereabouts>());
+        match execution {
+            Execution::Blocking => assert_eq!(thread, own_thread),
+            Execution::Task => assert_ne!(thread, own_thread),
+        }
+        let exits = host.end().await;
+        assert_eq!((exits[0].id, exits[0].handled), (id, 1));
+    });
+}
+
+#[test]
+fn the_tokio_host_runs_the_successor_of_an_ended_task_plugin_as_a_task() {
+    tokio_successor_of_an_ended_plugin_runs_as_it_ran(Execution::Task);
+}
+
+#[test]
+fn the_tokio_host_runs_the_successor_of_an_ended_blocking_plugin_on_its_own_thread() {
+    tokio_successor_of_an_ended_plugin_runs_as_it_ran(Execution::Blocking);
+}
+
 // ---- a swap its host abandons: the new plugin never runs ----
 
 /// Says when it enters its handler, then waits for a go: an old plugin
