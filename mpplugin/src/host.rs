@@ -127,16 +127,10 @@ impl<T: Send + Sync + 'static> Host<T> {
     pub fn replace(&mut self, id: PluginId, plugin: impl Plugin<T>) -> Replaced {
         let (replaced, refused) = self.roster.offer_swap(id, Box::new(plugin));
         if let Some(mut swap) = refused {
-            let attached = self.roster.attached(id);
-            let plugin = swap
-                .take_plugin()
-                .expect("mpplugin: a swap handed back keeps its plugin");
-            let capacity = attached.worker.queue.capacity();
-            let worker = Arc::new(Worker::new(id, plugin, capacity));
-            let thread = spawn(&worker);
-            let old = std::mem::replace(&mut attached.worker, worker);
-            attached.gone = false;
-            let exit = match attached.join.replace(thread) {
+            let (old, thread) = self
+                .roster
+                .restart(id, &mut swap, |worker, _| Some(spawn(worker)));
+            let exit = match thread {
                 Some(thread) => join(thread, &old),
                 None => old.abandon(),
             };

@@ -1,7 +1,9 @@
 //! The plugins of one host and one send over them: what the std host and
 //! the tokio host do alike that needs no runtime (attach order, writing a
-//! message to every queue and settling the writes, `try_send`). It never
-//! blocks or awaits: waiting for room is each host's own.
+//! message to every queue and settling the writes, `try_send`, a replace's
+//! swap offered, and the new worker put in place of one that had ended).
+//! It never blocks or awaits: waiting for room, starting a worker and
+//! collecting an exit are each host's own.
 
 use std::sync::Arc;
 
@@ -80,6 +82,34 @@ impl<T: Send + Sync + 'static, J> Roster<T, J> {
         let attached = self.attached(id);
         let (swap, replaced) = Swap::new(id, plugin, attached.worker.queue.written());
         (replaced, attached.worker.offer(swap).err())
+    }
+
+    /// The second half of a replace whose worker had ended and handed the
+    /// swap back: a new worker for the swap's plugin, with a queue of the
+    /// old one's capacity, started by `start` (given the old join, to run
+    /// the new plugin as the old one ran) and put in plugin `id`'s place.
+    /// Returns the old worker and its join, for the host to collect the old
+    /// exit (joined, or abandoned if the host holds no join) and report it
+    /// through the swap.
+    ///
+    /// # Panics
+    /// If this host has no plugin `id`, or the swap has no plugin left.
+    pub(crate) fn restart(
+        &mut self,
+        id: PluginId,
+        swap: &mut Swap<T>,
+        start: impl FnOnce(&Arc<Worker<T>>, &J) -> J,
+    ) -> (Arc<Worker<T>>, J) {
+        let attached = self.attached(id);
+        let plugin = swap
+            .take_plugin()
+            .expect("mpplugin: a swap handed back keeps its plugin");
+        let capacity = attached.worker.queue.capacity();
+        let worker = Arc::new(Worker::new(id, plugin, capacity));
+        let join = start(&worker, &attached.join);
+        let old = std::mem::replace(&mut attached.worker, worker);
+        attached.gone = false;
+        (old, std::mem::replace(&mut attached.join, join))
     }
 
     /// Plugin `id`.

@@ -199,20 +199,14 @@ impl<T: Send + Sync + 'static> Host<T> {
     pub async fn replace(&mut self, id: PluginId, plugin: impl Plugin<T>) -> Replaced {
         let (replaced, refused) = self.roster.offer_swap(id, Box::new(plugin));
         if let Some(mut swap) = refused {
-            let attached = self.roster.attached(id);
-            let plugin = swap
-                .take_plugin()
-                .expect("mpplugin: a swap handed back keeps its plugin");
-            let execution = match attached.join {
-                Some(Join::Thread(_)) => Execution::Blocking,
-                _ => Execution::Task,
-            };
-            let capacity = attached.worker.queue.capacity();
-            let worker = Arc::new(Worker::new(id, plugin, capacity));
-            let join = spawn(&worker, execution);
-            let old = std::mem::replace(&mut attached.worker, worker);
-            attached.gone = false;
-            let exit = match attached.join.replace(join) {
+            let (old, join) = self.roster.restart(id, &mut swap, |worker, join| {
+                let execution = match join {
+                    Some(Join::Thread(_)) => Execution::Blocking,
+                    _ => Execution::Task,
+                };
+                Some(spawn(worker, execution))
+            });
+            let exit = match join {
                 Some(mut join) => join.exit(&old).await,
                 None => old.abandon(),
             };
