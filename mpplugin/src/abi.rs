@@ -16,9 +16,8 @@
 //! it.
 
 use std::ffi::c_void;
-use std::panic;
 
-use crate::shape::{self, Shape};
+use crate::shape::{Shape, ShapeRef};
 
 /// The first eight bytes of every declaration: `"mpplugin"` in ASCII.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"mpplugin");
@@ -29,12 +28,16 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"mpplugin");
 /// any of them does.
 ///
 /// 2: the declaration carries [`LoggingHooks`].
-/// 3: the declaration carries the message and argument [shapes](ShapeOf).
+/// 3: the declaration carries the message and argument shapes (as
+/// functions that encode them).
 /// 4: `Plugin` has a hidden method that reports the panicking message drops
 /// a plugin's own code contained, and `Message` contains them.
 /// 5: `Plugin` has hidden methods for a reload's state (`save`, `restore`,
 /// the state's shape).
-pub const ABI_VERSION: u32 = 5;
+/// 6: the declaration carries the message and argument shapes as static
+/// node graphs ([`ShapeRef`]), which the host reads without calling the
+/// plugin.
+pub const ABI_VERSION: u32 = 6;
 
 /// Every declaration's exported symbol starts with this; the loader looks for
 /// it among the library's exported symbols.
@@ -132,38 +135,6 @@ impl TypeDescriptor {
     }
 }
 
-/// A type's [shape](mod@crate::shape), encoded, in the memory of the side that
-/// built it: `len` bytes at `ptr`, built once per process and never freed.
-/// A null `ptr` says that describing the type panicked (a hand-written
-/// [`Shape`] impl), and the panic was contained.
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct ShapeBytes {
-    /// The first byte, or null.
-    pub ptr: *const u8,
-    /// The length in bytes.
-    pub len: usize,
-}
-
-/// Returns the encoded shape of one type: a function because shapes are
-/// built at run time (`type_name` is not `const`), by the plugin's code.
-pub type ShapeOf = extern "C" fn() -> ShapeBytes;
-
-/// The [`ShapeOf`] of `X`. Catches a panic of `X`'s `Shape` impl, which
-/// must not unwind out of an `extern "C"` function.
-pub extern "C" fn shape_of<X: Shape + ?Sized>() -> ShapeBytes {
-    match panic::catch_unwind(shape::encoded::<X>) {
-        Ok(bytes) => ShapeBytes {
-            ptr: bytes.as_ptr(),
-            len: bytes.len(),
-        },
-        Err(_) => ShapeBytes {
-            ptr: std::ptr::null(),
-            len: 0,
-        },
-    }
-}
-
 /// How a constructor ended.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,10 +209,12 @@ pub struct PluginDeclaration {
     pub message: TypeDescriptor,
     /// The constructor's argument type, or `()` when it takes none.
     pub argument: TypeDescriptor,
-    /// The message type's shape, compared field by field with the host's.
-    pub message_shape: ShapeOf,
-    /// The argument type's shape (of `()` when it takes none).
-    pub argument_shape: ShapeOf,
+    /// The root of the message type's shape graph, in the library's
+    /// static memory, compared field by field with the host's.
+    pub message_shape: ShapeRef,
+    /// The root of the argument type's shape graph (of `()` when it takes
+    /// none).
+    pub argument_shape: ShapeRef,
     /// Builds one plugin.
     pub constructor: Constructor,
     /// Connects the plugin's logging to the host's.
@@ -249,7 +222,8 @@ pub struct PluginDeclaration {
 }
 
 // SAFETY: a declaration is immutable, and its pointers point to immutable
-// static data (string literals) of the library that exports it.
+// static data (string literals, shape graphs) of the library that exports
+// it.
 unsafe impl Sync for PluginDeclaration {}
 
 // SAFETY: as for `Sync`: a `StrRef` in a declaration points to a string
@@ -301,8 +275,8 @@ impl PluginDeclaration {
             takes_argument: takes_argument as u32,
             message: TypeDescriptor::of::<T>(),
             argument: TypeDescriptor::of::<A>(),
-            message_shape: shape_of::<T>,
-            argument_shape: shape_of::<A>,
+            message_shape: T::SHAPE,
+            argument_shape: A::SHAPE,
             constructor,
             logging,
         }

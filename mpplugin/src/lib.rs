@@ -102,13 +102,15 @@
 //!   `mod.rs` the pipeline; `trust.rs` the permission check, with
 //!   `accounts.rs` for who is in a group; `copy.rs` the private copy a
 //!   rebuilt file is loaded from; `file.rs` the file check, with
-//!   `elf.rs` its ELF fast path; `declaration.rs` the declaration check;
+//!   `elf.rs` its ELF fast path; `declaration.rs` the declaration check,
+//!   with `image.rs` the checked reads of a library's shape graphs;
 //!   `select.rs` the choice among a library's plugins; `dir.rs` a folder of
 //!   plugins; `loaded.rs` [`LoadedPlugin`]; `library.rs`
 //!   [`PluginLibrary`]'s handle; `info.rs` [`PluginInfo`]; `options.rs`
 //!   [`OpenOptions`]; `error.rs` [`LoadError`].
 //! - `shape/`: how a type's bytes are read, [`Shape`] (`mod.rs`): a type's
-//!   description (`describe.rs`), its encoding for the boundary
+//!   static node graph (`graph.rs`), its reading into the host's
+//!   description (`walk.rs`, `describe.rs`), its encoding as bytes
 //!   (`encoding.rs`), the comparison that names the first difference
 //!   (`compare.rs`), its printing (`print.rs`), and the shapes of standard
 //!   types (`impls.rs`).
@@ -133,11 +135,15 @@
 //! `dlopen`, the symbol, the constructor call; `load/accounts.rs`: listing
 //! users; `load/dir.rs` and `load/loaded.rs` only call and forward what
 //! those say), the declaration (`load/declaration.rs` reads it out of the
-//! library, `abi.rs` defines it, `private.rs` is the plugin's side of the
+//! library, `load/image.rs` reads its shape graphs, every pointer checked
+//! against where the library is mapped, `abi.rs` defines it, `private.rs` is the plugin's side of the
 //! constructor and of a reload's `save` and `restore`), the ring
 //! (`queue.rs`), a reload's state handed from one build to another
 //! (`handover.rs`, and the hidden `Plugin` method in `plugin.rs` that takes
-//! it, whose caller vouches for the state's type), `message.rs` (taking the `Arc` out
+//! it, whose caller vouches for the state's type), `shape/walk.rs` (reading
+//! this process's own shape graphs, which safe code can only make valid)
+//! and `shape/graph.rs` (the hidden raw-parts constructors of malformed
+//! graphs, for tests), `message.rs` (taking the `Arc` out
 //! of a message, to drop its value contained) and `logging/` (reading what the
 //! other side of the library boundary lent for one call, and connecting a
 //! library), and the process host's child (`process/child.rs`: the

@@ -238,3 +238,19 @@ pub unsafe fn restore<P, S>(
 pub fn state_shape<S: Shape>() -> &'static [u8] {
     crate::shape::encoded::<S>()
 }
+
+/// The message shape of a declaration, read as the loader reads it at
+/// `open`: for the load benchmark, which times it on fresh library copies.
+///
+/// # Safety
+/// `declaration` is a declaration of this ABI version, in a library that
+/// stays loaded.
+///
+/// # Errors
+/// Why the graph is malformed.
+pub unsafe fn message_shape(
+    declaration: &crate::abi::PluginDeclaration,
+) -> Result<crate::shape::TypeShape, String> {
+    // SAFETY: the caller's.
+    unsafe { crate::load::message_shape(declaration) }
+}

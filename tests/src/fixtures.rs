@@ -160,34 +160,55 @@ pub fn formatted<P: mpplugin::Plugin<fixture_types::Event>>(plugin: &mut P) -> u
 /// If the build or the copy fails.
 pub fn drifted(feature: Option<&str>) -> &'static Path {
     static DRIFTED: Mutex<Option<HashMap<Option<String>, &'static Path>>> = Mutex::new(None);
-    let mut drifted = DRIFTED.lock().unwrap_or_else(PoisonError::into_inner);
-    let drifted = drifted.get_or_insert_with(HashMap::new);
+    built_aside(&DRIFTED, "drift", feature)
+}
+
+/// The build of fixture `shape-malformed` with feature `case` (`outside`,
+/// `misaligned`, `not-utf8`, `absurd-length`, `lazy-outside-code`), copied
+/// aside as [`drifted`] builds are.
+pub fn malformed_shape(case: &str) -> &'static Path {
+    static MALFORMED: Mutex<Option<HashMap<Option<String>, &'static Path>>> = Mutex::new(None);
+    built_aside(&MALFORMED, "shape-malformed", Some(case))
+}
+
+/// Fixture `fixture-<name>` built with `feature` in a cargo invocation of
+/// its own, copied to `<name>/<feature>/` of [`target_dir`] once per test
+/// process (cargo writes every build to one path).
+fn built_aside(
+    built: &Mutex<Option<HashMap<Option<String>, &'static Path>>>,
+    name: &str,
+    feature: Option<&str>,
+) -> &'static Path {
+    let mut built = built.lock().unwrap_or_else(PoisonError::into_inner);
+    let built = built.get_or_insert_with(HashMap::new);
     let key = feature.map(str::to_owned);
-    if let Some(path) = drifted.get(&key) {
+    if let Some(path) = built.get(&key) {
         return path;
     }
-    let mut build = build().package("fixture-drift");
+    let package = format!("fixture-{name}");
+    let mut build = build().package(&package);
     if let Some(feature) = feature {
         build = build.arg("--features").arg(feature);
     }
-    let built = build
+    let run = build
         .run()
-        .unwrap_or_else(|error| panic!("cannot build the drift fixture with {feature:?}: {error}"));
-    let library = built
-        .library("fixture-drift")
-        .unwrap_or_else(|error| panic!("the drift fixture: {error}"));
-    let directory = target_dir()
-        .join("drift")
-        .join(feature.unwrap_or("identical"));
-    std::fs::create_dir_all(&directory).expect("cannot make the drift fixture's directory");
+        .unwrap_or_else(|error| panic!("cannot build fixture {name} with {feature:?}: {error}"));
+    let library = run
+        .library(&package)
+        .unwrap_or_else(|error| panic!("fixture {name}: {error}"));
+    let directory = target_dir().join(name).join(feature.unwrap_or("identical"));
+    std::fs::create_dir_all(&directory)
+        .unwrap_or_else(|error| panic!("cannot make fixture {name}'s directory: {error}"));
     let copy = directory.join(library.file_name().expect("a library file name"));
     // Copied to a new file beside the old one, then renamed over it: a
     // process that loaded the old one keeps it intact.
     let partial = directory.join("partial");
-    std::fs::copy(library, &partial).expect("cannot copy the drift fixture");
-    std::fs::rename(&partial, &copy).expect("cannot move the drift fixture in place");
+    std::fs::copy(library, &partial)
+        .unwrap_or_else(|error| panic!("cannot copy fixture {name}: {error}"));
+    std::fs::rename(&partial, &copy)
+        .unwrap_or_else(|error| panic!("cannot move fixture {name} in place: {error}"));
     let copy: &'static Path = Box::leak(copy.into_boxed_path());
-    drifted.insert(key, copy);
+    built.insert(key, copy);
     copy
 }
 

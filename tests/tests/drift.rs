@@ -2,15 +2,16 @@
 //! built with one feature that changes a type while keeping its name, size
 //! and alignment: each is refused before construction, with the path of the
 //! first difference and what the host and the plugin have there. The
-//! identical build loads and reads what the host sends; malformed shapes in
-//! hand-made declarations are refused at open.
+//! identical build loads and reads what the host sends; malformed shape
+//! graphs in hand-made declarations are refused at open, each with what is
+//! wrong.
 
 use std::path::Path;
 
 use fixture_drift_types::{Config, Foreign, Inner, Msg, Op, Wrapper};
 use mpplugin::shape::ShapeDifference;
 use mpplugin::{LoadError, Message, Plugin, PluginLibrary, load_with};
-use mpplugin_tests::fixtures::{drifted, fixture};
+use mpplugin_tests::fixtures::{drifted, malformed_shape};
 
 fn open(path: &Path) -> Result<PluginLibrary, LoadError> {
     // SAFETY: the fixtures are built from this repository's source by the
@@ -178,24 +179,77 @@ fn the_shapes_in_the_info_are_the_plugins_view() {
     assert!(printed.contains("scale @0: u32"), "{printed}");
 }
 
-#[test]
-fn a_malformed_shape_is_refused_at_open() {
-    let error = open(fixture("shape-malformed")).unwrap_err();
-    let LoadError::BadDeclaration { reason, .. } = &error else {
-        panic!("expected BadDeclaration, got {error:?}");
+/// The reason `shape-malformed` built with `case` is refused for, at open.
+fn malformed(case: &str) -> String {
+    let error = open(malformed_shape(case)).unwrap_err();
+    let LoadError::BadDeclaration { reason, .. } = error else {
+        panic!("expected BadDeclaration for {case}, got {error:?}");
     };
-    assert!(
-        reason.starts_with("its message type's shape is malformed"),
-        "{reason}"
+    let prefix = "its message type's shape is malformed: ";
+    reason
+        .strip_prefix(prefix)
+        .unwrap_or_else(|| panic!("{case}: not `{prefix}...`: {reason}"))
+        .to_owned()
+}
+
+/// `0x...` as `0xADDR`, so that a reason can be compared whole.
+fn without_addresses(reason: &str) -> String {
+    let mut out = String::new();
+    let mut rest = reason;
+    while let Some(at) = rest.find("0x") {
+        out.push_str(&rest[..at]);
+        out.push_str("0xADDR");
+        rest = rest[at + 2..].trim_start_matches(|c: char| c.is_ascii_hexdigit());
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_shape_node_outside_the_library_is_refused_at_open() {
+    assert_eq!(
+        malformed("outside"),
+        format!(
+            "a node at 0x1000 ({} bytes) is outside the library's readable memory",
+            size_of::<mpplugin::shape::StaticNode>()
+        )
     );
-    assert!(reason.contains("nodes claimed"), "{reason}");
 }
 
 #[test]
-fn a_shape_that_panics_in_the_plugin_is_contained_and_refused() {
-    let error = open(fixture("shape-panics")).unwrap_err();
-    let LoadError::BadDeclaration { reason, .. } = &error else {
-        panic!("expected BadDeclaration, got {error:?}");
-    };
-    assert!(reason.contains("`Shape` impl panicked"), "{reason}");
+fn a_misaligned_shape_node_is_refused_at_open() {
+    assert_eq!(
+        without_addresses(&malformed("misaligned")),
+        format!(
+            "a node at 0xADDR is not aligned to its {} bytes",
+            align_of::<mpplugin::shape::StaticNode>()
+        )
+    );
+}
+
+#[test]
+fn a_shape_name_that_is_not_utf8_is_refused_at_open() {
+    assert_eq!(malformed("not-utf8"), "a type's name is not UTF-8");
+}
+
+#[test]
+fn an_absurd_shape_length_is_refused_before_it_is_read() {
+    assert_eq!(
+        malformed("absurd-length"),
+        format!(
+            "a type's name claims {} items, more than the 65536 a type may have",
+            usize::MAX / 2
+        )
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_lazy_shape_whose_function_is_not_the_librarys_is_refused_uncalled() {
+    // Its function is libc's `abort`: called, it would end this process.
+    assert_eq!(
+        without_addresses(&malformed("lazy-outside-code")),
+        "a lazy shape's function at 0xADDR is outside the library's code"
+    );
 }

@@ -117,6 +117,39 @@ mod a {
         pub inner: Inner,
         pub tree: Tree,
     }
+    // Two types that contain each other, neither generic.
+    #[derive(Shape)]
+    pub struct Ping {
+        pub count: u32,
+        pub pong: Option<Box<Pong>>,
+    }
+
+    #[derive(Shape)]
+    pub struct Pong {
+        pub pings: Vec<Ping>,
+        pub scale: u32,
+    }
+
+    // A type that contains itself, named `Self`.
+    #[derive(Shape)]
+    pub struct Chain {
+        pub value: u64,
+        pub next: Option<Box<Self>>,
+    }
+
+    // A generic type that contains itself: its field refers to its type
+    // through a function.
+    #[derive(Shape)]
+    pub struct Branch<T: 'static> {
+        pub value: T,
+        pub kids: Vec<Branch<T>>,
+    }
+
+    #[derive(Shape)]
+    pub struct Grove {
+        pub root: Branch<Inner>,
+        pub count: u32,
+    }
 }
 
 mod b {
@@ -196,6 +229,35 @@ mod b {
         pub inner: super::a::Inner,
         pub tree: super::a::Tree,
     }
+    #[derive(Shape)]
+    pub struct Ping {
+        pub count: u32,
+        pub pong: Option<Box<Pong>>,
+    }
+
+    #[derive(Shape)]
+    pub struct Pong {
+        pub pings: Vec<Ping>,
+        pub scale: f32,
+    }
+
+    #[derive(Shape)]
+    pub struct Chain {
+        pub value: i64,
+        pub next: Option<Box<Self>>,
+    }
+
+    #[derive(Shape)]
+    pub struct Branch<T: 'static> {
+        pub value: T,
+        pub kids: Vec<Branch<T>>,
+    }
+
+    #[derive(Shape)]
+    pub struct Grove {
+        pub root: Branch<Inner>,
+        pub count: u32,
+    }
 }
 
 #[test]
@@ -257,6 +319,52 @@ fn a_difference_inside_a_standard_container_names_its_parameter() {
 fn a_difference_inside_a_recursive_type_is_found_and_the_walk_ends() {
     let (path, _, _) = path_of::<a::Tree, b::Tree>();
     assert_eq!(path, "Tree::Node.1<Inner>.scale");
+}
+
+#[test]
+fn types_that_contain_each_other_are_read_once_and_compared() {
+    let shape = TypeShape::of::<a::Ping>();
+    // Ping, u32, Option<Box<Pong>>, Box<Pong>, Pong, Vec<Ping>: the inner
+    // `Ping` is the root again.
+    assert_eq!(shape.nodes().len(), 6, "{shape}");
+    assert_eq!(difference::<a::Ping, a::Ping>(), None);
+    let (path, host, plugin) = path_of::<a::Ping, b::Ping>();
+    assert_eq!(path, "Ping.pong<Box<Pong>><Pong>.scale");
+    assert_eq!((host.as_str(), plugin.as_str()), ("`u32`", "`f32`"));
+    // Met from the other side, the cycle is the same.
+    let (path, _, _) = path_of::<a::Pong, b::Pong>();
+    assert_eq!(path, "Pong.scale");
+}
+
+#[test]
+fn a_type_that_names_itself_self_is_recursive() {
+    let shape = TypeShape::of::<a::Chain>();
+    // Chain, u64, Option<Box<Chain>>, Box<Chain>.
+    assert_eq!(shape.nodes().len(), 4, "{shape}");
+    assert_eq!(difference::<a::Chain, a::Chain>(), None);
+    let (path, host, plugin) = path_of::<a::Chain, b::Chain>();
+    assert_eq!(path, "Chain.value");
+    assert_eq!((host.as_str(), plugin.as_str()), ("`u64`", "`i64`"));
+}
+
+#[test]
+fn a_generic_type_that_contains_itself_is_read_through_its_function() {
+    let shape = TypeShape::of::<a::Branch<u8>>();
+    // Branch<u8>, u8, Vec<Branch<u8>>: the vector's parameter, reached
+    // through the field's function, is the root again.
+    assert_eq!(shape.nodes().len(), 3, "{shape}");
+    assert_eq!(
+        shape.node(shape.nodes()[2].params[0]).name,
+        shape.root().name
+    );
+    assert_eq!(difference::<a::Grove, a::Grove>(), None);
+    assert_eq!(
+        difference::<a::Branch<a::Inner>, a::Branch<a::Inner>>(),
+        None
+    );
+    let (path, host, plugin) = path_of::<a::Grove, b::Grove>();
+    assert_eq!(path, "Grove.root<Inner>.scale");
+    assert_eq!((host.as_str(), plugin.as_str()), ("`u32`", "`f32`"));
 }
 
 #[test]

@@ -30,7 +30,10 @@ pub(crate) struct Field<'a> {
     /// Its name in the shape: `count` or `0`.
     pub(crate) name: String,
     pub(crate) ty: &'a Type,
+    /// `#[shape(opaque)]`: known by name and layout only.
     pub(crate) opaque: bool,
+    /// `#[shape(lazy)]`: its type's shape read through a function.
+    pub(crate) lazy: bool,
 }
 
 pub(crate) struct Variant<'a> {
@@ -81,14 +84,18 @@ fn fields<'a>(fields: &'a Fields, errors: &mut Errors) -> Vec<Field<'a>> {
     fields
         .members()
         .zip(fields)
-        .map(|(member, field)| Field {
-            name: match &member {
-                Member::Named(ident) => ident.unraw().to_string(),
-                Member::Unnamed(index) => index.index.to_string(),
-            },
-            member,
-            ty: &field.ty,
-            opaque: attr::field(&field.attrs, errors),
+        .map(|(member, field)| {
+            let marks = attr::field(&field.attrs, errors);
+            Field {
+                name: match &member {
+                    Member::Named(ident) => ident.unraw().to_string(),
+                    Member::Unnamed(index) => index.index.to_string(),
+                },
+                member,
+                ty: &field.ty,
+                opaque: marks.opaque,
+                lazy: marks.lazy,
+            }
         })
         .collect()
 }

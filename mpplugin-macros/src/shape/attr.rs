@@ -1,5 +1,6 @@
 //! The attributes the derive reads: `#[shape(crate = path)]` on the type,
-//! `#[shape(opaque)]` on a field, and the type's `#[repr(...)]`.
+//! `#[shape(opaque)]` and `#[shape(lazy)]` on a field, and the type's
+//! `#[repr(...)]`.
 
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
@@ -29,6 +30,7 @@ impl Errors {
 enum Argument {
     Crate(Path),
     Opaque,
+    Lazy,
 }
 
 /// Reads every `#[shape(...)]` of one item, reporting what does not parse.
@@ -54,12 +56,15 @@ fn arguments(attrs: &[Attribute], errors: &mut Errors) -> Vec<(Argument, TokenSt
                     items.push((Argument::Crate(path), tokens));
                 } else if name == "opaque" {
                     items.push((Argument::Opaque, name.to_token_stream()));
+                } else if name == "lazy" {
+                    items.push((Argument::Lazy, name.to_token_stream()));
                 } else {
                     return Err(syn::Error::new_spanned(
                         &name,
                         format!(
                             "unknown `shape` argument `{name}`: a field takes `#[shape(opaque)]` \
-                             (compared by name, size and alignment only), the type takes \
+                             (compared by name, size and alignment only) or `#[shape(lazy)]` \
+                             (its shape read when the host asks), the type takes \
                              `#[shape(crate = path)]` (the path to mpplugin, if the dependency is renamed)"
                         ),
                     ));
@@ -95,6 +100,11 @@ pub(crate) fn container(attrs: &[Attribute], errors: &mut Errors) -> TokenStream
                 "`opaque` goes on a field, not on the type: write `#[shape(opaque)]` before \
                  each field whose type has no `Shape`",
             )),
+            Argument::Lazy => errors.push(syn::Error::new_spanned(
+                tokens,
+                "`lazy` goes on a field, not on the type: write `#[shape(lazy)]` before \
+                 the field that closes a cycle of generic types",
+            )),
         }
     }
     match krate {
@@ -103,15 +113,29 @@ pub(crate) fn container(attrs: &[Attribute], errors: &mut Errors) -> TokenStream
     }
 }
 
-/// Whether a field is marked `#[shape(opaque)]`.
-pub(crate) fn field(attrs: &[Attribute], errors: &mut Errors) -> bool {
-    let mut opaque = false;
+/// What a field is marked with.
+#[derive(Default)]
+pub(crate) struct FieldMarks {
+    /// `#[shape(opaque)]`.
+    pub(crate) opaque: bool,
+    /// `#[shape(lazy)]`.
+    pub(crate) lazy: bool,
+}
+
+/// Whether a field is marked `#[shape(opaque)]` or `#[shape(lazy)]`.
+pub(crate) fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldMarks {
+    let mut marks = FieldMarks::default();
     for (argument, tokens) in arguments(attrs, errors) {
         match argument {
-            Argument::Opaque if !opaque => opaque = true,
+            Argument::Opaque if !marks.opaque => marks.opaque = true,
             Argument::Opaque => errors.push(syn::Error::new_spanned(
                 tokens,
                 "duplicated `opaque`: give `#[shape(opaque)]` once",
+            )),
+            Argument::Lazy if !marks.lazy => marks.lazy = true,
+            Argument::Lazy => errors.push(syn::Error::new_spanned(
+                tokens,
+                "duplicated `lazy`: give `#[shape(lazy)]` once",
             )),
             Argument::Crate(_) => errors.push(syn::Error::new_spanned(
                 tokens,
@@ -120,7 +144,7 @@ pub(crate) fn field(attrs: &[Attribute], errors: &mut Errors) -> bool {
             )),
         }
     }
-    opaque
+    marks
 }
 
 /// The type's `#[repr(...)]`, as compared between host and plugin

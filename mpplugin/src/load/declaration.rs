@@ -3,22 +3,21 @@
 //! types and shapes into a [`PluginInfo`]), and comparing that with the host
 //! (rustc, mpplugin version, target, message and argument types and shapes,
 //! panic strategy). This file holds the loader's unsafe reads of the
-//! library's memory; it never opens a file, and calls into the library only
-//! for what the declaration hands over through functions (type names and
-//! shapes, which contain their own panics); the constructor call is the
+//! declaration; the shapes' graphs are read through `image.rs`, which checks
+//! every pointer they hold. It never opens a file, and calls into the
+//! library only for what the declaration hands over through functions (type
+//! names, and the few shapes read lazily); the constructor call is the
 //! pipeline's, in `mod.rs`.
 
 use std::ffi::c_void;
 use std::path::Path;
+use std::sync::{Mutex, PoisonError};
 
 use super::error::LoadError;
+use super::image::Image;
 use super::info::{PanicStrategy, PluginInfo, TypeInfo};
-use crate::abi::{self, DeclarationPrefix, PluginDeclaration, ShapeOf, StrRef, TypeDescriptor};
-use crate::shape::{self, Shape, TypeShape};
-
-/// More bytes than any shape written by hand would take: a plugin that
-/// claims more is refused before the host reads them.
-const MAX_SHAPE_BYTES: usize = 1 << 24;
+use crate::abi::{self, DeclarationPrefix, PluginDeclaration, StrRef, TypeDescriptor};
+use crate::shape::{self, Shape, ShapeRef, TypeShape, walk};
 
 /// Reads the prefix, then (if it matches) the whole declaration.
 ///
@@ -105,28 +104,12 @@ pub(super) unsafe fn describe(
             align: descriptor.align,
         })
     };
-    let type_shape = |field: &str, of: ShapeOf| {
-        let bad = |reason: String| LoadError::BadDeclaration {
+    let mut image = None;
+    let mut type_shape = |field: &str, root: ShapeRef| {
+        plugin_shape(&mut image, declaration, root).map_err(|reason| LoadError::BadDeclaration {
             path: path.to_owned(),
-            reason: format!("its {field}'s shape {reason}"),
-        };
-        let bytes = of();
-        if bytes.ptr.is_null() {
-            return Err(bad(
-                "could not be described: the plugin's `Shape` impl panicked".to_owned(),
-            ));
-        }
-        if bytes.len > MAX_SHAPE_BYTES {
-            return Err(bad(format!(
-                "claims {} bytes, more than the {MAX_SHAPE_BYTES} a shape may have",
-                bytes.len
-            )));
-        }
-        // SAFETY: the plugin's `shape_of` returns bytes it encoded once and
-        // never frees, in the memory of a library that stays loaded; what
-        // they say is checked by the decoder, which trusts none of it.
-        let bytes = unsafe { std::slice::from_raw_parts(bytes.ptr, bytes.len) };
-        TypeShape::decode(bytes).map_err(|error| bad(format!("is malformed: {error}")))
+            reason: format!("its {field}'s shape is malformed: {reason}"),
+        })
     };
     let panic_strategy = match declaration.panic_strategy {
         abi::PANIC_UNWIND => PanicStrategy::Unwind,
@@ -155,6 +138,50 @@ pub(super) unsafe fn describe(
         abi_version: declaration.prefix.abi_version,
         panic_strategy,
     })
+}
+
+/// The shape at `root` in a library's memory, read once per root: a
+/// library is never unloaded, so an address never comes back as another
+/// graph, and a library of several plugins of one message type reads it
+/// once. `image` is the library's, found on the first read that needs it.
+fn plugin_shape(
+    image: &mut Option<Image>,
+    declaration: &PluginDeclaration,
+    root: ShapeRef,
+) -> Result<TypeShape, String> {
+    /// A list, not a `HashMap`: a process loads a few libraries.
+    static READ: Mutex<Vec<((usize, usize), TypeShape)>> = Mutex::new(Vec::new());
+    let key = (
+        root.node as usize,
+        root.lazy.map_or(0, |lazy| lazy as usize),
+    );
+    let known = |read: &[((usize, usize), TypeShape)]| {
+        read.iter()
+            .find(|(seen, _)| *seen == key)
+            .map(|(_, shape)| shape.clone())
+    };
+    if let Some(shape) = known(&READ.lock().unwrap_or_else(PoisonError::into_inner)) {
+        return Ok(shape);
+    }
+    let image =
+        image.get_or_insert_with(|| Image::containing(std::ptr::from_ref(declaration).cast()));
+    let shape = TypeShape::from_nodes(walk::nodes(root, image)?);
+    let mut read = READ.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(shape) = known(&read) {
+        return Ok(shape);
+    }
+    read.push((key, shape.clone()));
+    Ok(shape)
+}
+
+/// A declaration's message shape, read as the loader reads it: for the
+/// load benchmark, which times it beside a fresh library's constructor.
+///
+/// # Safety
+/// `declaration` is a declaration of this ABI, read by the caller from a
+/// library that stays loaded.
+pub(crate) unsafe fn message_shape(declaration: &PluginDeclaration) -> Result<TypeShape, String> {
+    plugin_shape(&mut None, declaration, declaration.message_shape)
 }
 
 /// The comparisons that need no message type: rustc, mpplugin version and

@@ -81,8 +81,9 @@
 //!    where its declarations are, for every format; `elf.rs` reads the few
 //!    pages of an ELF file that check needs;
 //! 3. `dlopen`, then `declaration.rs`: reading the declaration out of the
-//!    loaded library, and comparing it with the host (at `check` and
-//!    `instantiate`);
+//!    loaded library (its shape graphs through `image.rs`, which checks
+//!    every pointer against the library's mapping), and comparing it with
+//!    the host (at `check` and `instantiate`);
 //! 4. the constructor, here, which makes a [`LoadedPlugin`] (`loaded.rs`);
 //!    `select.rs` chooses which plugin, of a library that declares several.
 //!
@@ -93,7 +94,7 @@
 //! `error.rs`'s, the handle of an opened library `library.rs`'s, and the
 //! [`OpenOptions`] that both this file and `dir.rs` take `options.rs`'s. The
 //! loader's `unsafe` is here (`dlopen`, the symbol, the constructor), in
-//! `declaration.rs` (reading the library's memory) and in `accounts.rs`
+//! `declaration.rs` and `image.rs` (reading the library's memory) and in `accounts.rs`
 //! (listing users); no other file of it holds any.
 
 use std::collections::HashMap;
@@ -114,6 +115,7 @@ mod dir;
 mod elf;
 mod error;
 mod file;
+mod image;
 mod info;
 mod library;
 mod loaded;
@@ -122,6 +124,7 @@ mod select;
 mod trust;
 
 use declaration::HostType;
+pub(crate) use declaration::message_shape;
 pub use dir::OpenedDir;
 pub use error::LoadError;
 pub(crate) use file::check_alone;

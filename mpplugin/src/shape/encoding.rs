@@ -100,7 +100,7 @@ impl TypeShape {
             )));
         }
         Ok(Self {
-            nodes,
+            nodes: nodes.into(),
             bytes: bytes.into(),
         })
     }

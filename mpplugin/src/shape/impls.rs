@@ -2,11 +2,12 @@
 //! library's types (and tokio's channel senders, feature `tokio`), and
 //! mpplugin's own [`Reply`](crate::reply::Reply).
 //!
-//! Each is a [`Kind::Leaf`](super::Kind::Leaf): its name, layout and the
-//! shapes of its type parameters. Both sides of a load are built by one
-//! rustc (the loader checks), so a standard type with the same name and
-//! parameters is the same type; its parameters are described so that a
-//! user's type inside it (`Vec<Msg>`) is compared field by field.
+//! Each is a [`Kind::Leaf`](super::Kind::Leaf): its path (as
+//! `std::any::type_name` writes it, without generic arguments), layout and
+//! the shapes of its type parameters, all static data. Both sides of a load
+//! are built by one rustc (the loader checks), so a standard type with the
+//! same name and parameters is the same type; its parameters are described
+//! so that a user's type inside it (`Vec<Msg>`) is compared field by field.
 //! No derive-able types here: those are the user's.
 
 use std::borrow::{Cow, ToOwned};
@@ -26,120 +27,181 @@ use std::sync::atomic::{
 use std::sync::{Arc, Mutex, RwLock, mpsc};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::{Builder, Node, Shape};
+use super::{Layout, Shape, ShapeRef, StaticNode};
 
-/// Types without type parameters.
+/// Types without type parameters, with their paths.
 macro_rules! plain {
-    ($($ty:ty),* $(,)?) => {$(
+    ($($ty:ty = $name:literal),* $(,)?) => {$(
         impl Shape for $ty {
-            fn describe(_: &mut Builder) -> Node {
-                Node::leaf::<Self>(Vec::new())
-            }
+            const SHAPE: ShapeRef =
+                ShapeRef::new(&StaticNode::leaf($name, Some(Layout::of::<Self>()), &[]));
         }
     )*};
 }
 
 plain! {
-    (), bool, char, f32, f64,
-    u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize,
-    NonZeroU8, NonZeroU16, NonZeroU32, NonZeroU64, NonZeroU128, NonZeroUsize,
-    NonZeroI8, NonZeroI16, NonZeroI32, NonZeroI64, NonZeroI128, NonZeroIsize,
-    AtomicBool, AtomicU8, AtomicU16, AtomicU32, AtomicU64, AtomicUsize,
-    AtomicI8, AtomicI16, AtomicI32, AtomicI64, AtomicIsize,
-    String, PathBuf, std::ffi::OsString, std::ffi::CString,
-    Duration, Instant, SystemTime,
-    std::net::IpAddr, std::net::Ipv4Addr, std::net::Ipv6Addr, std::net::SocketAddr,
+    () = "()", bool = "bool", char = "char", f32 = "f32", f64 = "f64",
+    u8 = "u8", u16 = "u16", u32 = "u32", u64 = "u64", u128 = "u128", usize = "usize",
+    i8 = "i8", i16 = "i16", i32 = "i32", i64 = "i64", i128 = "i128", isize = "isize",
+    AtomicBool = "core::sync::atomic::AtomicBool",
+    AtomicU8 = "core::sync::atomic::AtomicU8",
+    AtomicU16 = "core::sync::atomic::AtomicU16",
+    AtomicU32 = "core::sync::atomic::AtomicU32",
+    AtomicU64 = "core::sync::atomic::AtomicU64",
+    AtomicUsize = "core::sync::atomic::AtomicUsize",
+    AtomicI8 = "core::sync::atomic::AtomicI8",
+    AtomicI16 = "core::sync::atomic::AtomicI16",
+    AtomicI32 = "core::sync::atomic::AtomicI32",
+    AtomicI64 = "core::sync::atomic::AtomicI64",
+    AtomicIsize = "core::sync::atomic::AtomicIsize",
+    String = "alloc::string::String",
+    PathBuf = "std::path::PathBuf",
+    std::ffi::OsString = "std::ffi::os_str::OsString",
+    std::ffi::CString = "alloc::ffi::c_str::CString",
+    Duration = "core::time::Duration",
+    Instant = "std::time::Instant",
+    SystemTime = "std::time::SystemTime",
+    std::net::IpAddr = "core::net::ip_addr::IpAddr",
+    std::net::Ipv4Addr = "core::net::ip_addr::Ipv4Addr",
+    std::net::Ipv6Addr = "core::net::ip_addr::Ipv6Addr",
+    std::net::SocketAddr = "core::net::socket_addr::SocketAddr",
+}
+
+/// `NonZero<T>` under its aliases.
+macro_rules! non_zero {
+    ($($ty:ty = $int:ty),* $(,)?) => {$(
+        impl Shape for $ty {
+            const SHAPE: ShapeRef = ShapeRef::new(&StaticNode::leaf(
+                "core::num::nonzero::NonZero",
+                Some(Layout::of::<Self>()),
+                &[<$int as Shape>::SHAPE],
+            ));
+        }
+    )*};
+}
+
+non_zero! {
+    NonZeroU8 = u8, NonZeroU16 = u16, NonZeroU32 = u32, NonZeroU64 = u64,
+    NonZeroU128 = u128, NonZeroUsize = usize,
+    NonZeroI8 = i8, NonZeroI16 = i16, NonZeroI32 = i32, NonZeroI64 = i64,
+    NonZeroI128 = i128, NonZeroIsize = isize,
 }
 
 impl Shape for str {
-    fn describe(_: &mut Builder) -> Node {
-        Node::unsized_leaf::<Self>(Vec::new())
-    }
+    const SHAPE: ShapeRef = ShapeRef::new(&StaticNode::leaf("str", None, &[]));
 }
 
 impl Shape for Path {
-    fn describe(_: &mut Builder) -> Node {
-        Node::unsized_leaf::<Self>(Vec::new())
-    }
+    const SHAPE: ShapeRef = ShapeRef::new(&StaticNode::leaf("std::path::Path", None, &[]));
 }
 
 impl<T: Shape> Shape for [T] {
-    fn describe(builder: &mut Builder) -> Node {
-        Node::unsized_leaf::<Self>(vec![builder.of::<T>()])
-    }
+    const SHAPE: ShapeRef = ShapeRef::new(&StaticNode::slice(&[T::SHAPE]));
 }
 
 impl<T: Shape, const N: usize> Shape for [T; N] {
-    fn describe(builder: &mut Builder) -> Node {
-        Node::leaf::<Self>(vec![builder.of::<T>()])
-    }
+    const SHAPE: ShapeRef = ShapeRef::new(&StaticNode::array(
+        Layout::of::<Self>(),
+        &[T::SHAPE],
+        &[N as u64],
+    ));
 }
 
 /// Sized containers of one parameter that may itself be unsized.
 macro_rules! pointer {
-    ($($ty:ident),* $(,)?) => {$(
+    ($($ty:ident = $name:literal),* $(,)?) => {$(
         impl<T: Shape + ?Sized> Shape for $ty<T> {
-            fn describe(builder: &mut Builder) -> Node {
-                Node::leaf::<Self>(vec![builder.of::<T>()])
-            }
+            const SHAPE: ShapeRef = ShapeRef::new(&StaticNode::leaf(
+                $name,
+                Some(Layout::of::<Self>()),
+                &[T::SHAPE],
+            ));
         }
     )*};
 }
 
-pointer!(Box, Arc, Rc, PhantomData);
+pointer! {
+    Box = "alloc::boxed::Box", Arc = "alloc::sync::Arc", Rc = "alloc::rc::Rc",
+    PhantomData = "core::marker::PhantomData",
+}
 
 impl<T: Shape + ?Sized> Shape for &'static T {
-    fn describe(builder: &mut Builder) -> Node {
-        Node::leaf::<Self>(vec![builder.of::<T>()])
-    }
+    const SHAPE: ShapeRef =
+        ShapeRef::new(&StaticNode::reference(Layout::of::<Self>(), &[T::SHAPE]));
 }
 
 /// Sized containers of sized parameters.
 macro_rules! generic {
-    ($($($ty:ident)::+ <$($param:ident),+>),* $(,)?) => {$(
+    ($($($ty:ident)::+ <$($param:ident),+> = $name:literal),* $(,)?) => {$(
         impl<$($param: Shape),+> Shape for $($ty)::+<$($param),+> {
-            fn describe(builder: &mut Builder) -> Node {
-                Node::leaf::<Self>(vec![$(builder.of::<$param>()),+])
-            }
+            const SHAPE: ShapeRef = ShapeRef::new(&StaticNode::leaf(
+                $name,
+                Some(Layout::of::<Self>()),
+                &[$($param::SHAPE),+],
+            ));
         }
     )*};
 }
 
 generic! {
-    Option<T>, Result<T, E>, Vec<T>, VecDeque<T>, LinkedList<T>, BinaryHeap<T>,
-    BTreeMap<K, V>, BTreeSet<T>, Cell<T>, RefCell<T>, Wrapping<T>,
-    Mutex<T>, RwLock<T>,
+    Option<T> = "core::option::Option",
+    Result<T, E> = "core::result::Result",
+    Vec<T> = "alloc::vec::Vec",
+    VecDeque<T> = "alloc::collections::vec_deque::VecDeque",
+    LinkedList<T> = "alloc::collections::linked_list::LinkedList",
+    BinaryHeap<T> = "alloc::collections::binary_heap::BinaryHeap",
+    BTreeMap<K, V> = "alloc::collections::btree::map::BTreeMap",
+    BTreeSet<T> = "alloc::collections::btree::set::BTreeSet",
+    Cell<T> = "core::cell::Cell",
+    RefCell<T> = "core::cell::RefCell",
+    Wrapping<T> = "core::num::wrapping::Wrapping",
+    Mutex<T> = "std::sync::poison::mutex::Mutex",
+    RwLock<T> = "std::sync::poison::rwlock::RwLock",
 }
 
 generic! {
-    mpsc::Sender<T>, mpsc::SyncSender<T>, mpsc::Receiver<T>,
+    mpsc::Sender<T> = "std::sync::mpsc::Sender",
+    mpsc::SyncSender<T> = "std::sync::mpsc::SyncSender",
+    mpsc::Receiver<T> = "std::sync::mpsc::Receiver",
 }
 
-// The hasher is part of the name (`type_name`), which is compared.
+// The hasher is a parameter too, known by its name and layout (an opaque
+// type: it need not have a `Shape`).
 impl<K: Shape, V: Shape, S: 'static> Shape for HashMap<K, V, S> {
-    fn describe(builder: &mut Builder) -> Node {
-        Node::leaf::<Self>(vec![builder.of::<K>(), builder.of::<V>()])
-    }
+    const SHAPE: ShapeRef = ShapeRef::new(&StaticNode::leaf(
+        "std::collections::hash::map::HashMap",
+        Some(Layout::of::<Self>()),
+        &[
+            K::SHAPE,
+            V::SHAPE,
+            ShapeRef::new(&StaticNode::opaque::<S>()),
+        ],
+    ));
 }
 
 impl<T: Shape, S: 'static> Shape for HashSet<T, S> {
-    fn describe(builder: &mut Builder) -> Node {
-        Node::leaf::<Self>(vec![builder.of::<T>()])
-    }
+    const SHAPE: ShapeRef = ShapeRef::new(&StaticNode::leaf(
+        "std::collections::hash::set::HashSet",
+        Some(Layout::of::<Self>()),
+        &[T::SHAPE, ShapeRef::new(&StaticNode::opaque::<S>())],
+    ));
 }
 
 impl<B: Shape + ToOwned + ?Sized> Shape for Cow<'static, B> {
-    fn describe(builder: &mut Builder) -> Node {
-        Node::leaf::<Self>(vec![builder.of::<B>()])
-    }
+    const SHAPE: ShapeRef = ShapeRef::new(&StaticNode::leaf(
+        "alloc::borrow::Cow",
+        Some(Layout::of::<Self>()),
+        &[B::SHAPE],
+    ));
 }
 
 macro_rules! tuple {
     ($($param:ident),+) => {
         impl<$($param: Shape),+> Shape for ($($param,)+) {
-            fn describe(builder: &mut Builder) -> Node {
-                Node::leaf::<Self>(vec![$(builder.of::<$param>()),+])
-            }
+            const SHAPE: ShapeRef = ShapeRef::new(&StaticNode::tuple(
+                Layout::of::<Self>(),
+                &[$($param::SHAPE),+],
+            ));
         }
     };
 }
@@ -161,9 +223,10 @@ tuple!(A, B, C, D, E, F, G, H, I, J, K, L);
 macro_rules! function {
     ($($param:ident),*) => {
         impl<R: Shape $(, $param: Shape)*> Shape for fn($($param),*) -> R {
-            fn describe(builder: &mut Builder) -> Node {
-                Node::leaf::<Self>(vec![builder.of::<R>() $(, builder.of::<$param>())*])
-            }
+            const SHAPE: ShapeRef = ShapeRef::new(&StaticNode::function(
+                Layout::of::<Self>(),
+                &[R::SHAPE $(, $param::SHAPE)*],
+            ));
         }
     };
 }
@@ -217,11 +280,14 @@ const fn number(digits: &str) -> u64 {
 mod tokio_senders {
     use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-    use super::{Builder, Node, Shape};
+    use super::{Layout, Shape, ShapeRef, StaticNode};
 
     generic! {
-        mpsc::Sender<T>, mpsc::UnboundedSender<T>, oneshot::Sender<T>,
-        broadcast::Sender<T>, watch::Sender<T>,
+        mpsc::Sender<T> = "tokio::sync::mpsc::bounded::Sender",
+        mpsc::UnboundedSender<T> = "tokio::sync::mpsc::unbounded::UnboundedSender",
+        oneshot::Sender<T> = "tokio::sync::oneshot::Sender",
+        broadcast::Sender<T> = "tokio::sync::broadcast::Sender",
+        watch::Sender<T> = "tokio::sync::watch::Sender",
     }
 }
 

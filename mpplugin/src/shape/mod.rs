@@ -8,8 +8,9 @@
 //! `4602678819172646912`, or its `Add(2)` as `Sub(2)`. A [`Shape`] says what
 //! the loader needs to see such a difference:
 //!
-//! - for every type: its name (`std::any::type_name`, generic arguments
-//!   included), size and alignment, and its type parameters' shapes;
+//! - for every type: its name (its path, as `std::any::type_name` writes
+//!   it, generic arguments included), size and alignment, and its type
+//!   parameters' shapes;
 //! - for a struct: its `#[repr]`, and each field's name, offset
 //!   (`core::mem::offset_of!`) and type, in declaration order;
 //! - for an enum: its `#[repr]`, and each variant's name, discriminant and
@@ -20,6 +21,7 @@
 //!   the same parameter shapes is the same type;
 //! - for a field marked `#[shape(opaque)]` (another crate's type without a
 //!   `Shape`): its type's name, size and alignment only, as before shapes.
+//!   A hasher of a `HashMap` or `HashSet` is known the same way.
 //!   [`TypeShape::opaque_fields`] lists them, and `PluginInfo` reports them.
 //!
 //! ```
@@ -53,15 +55,40 @@
 //!
 //! # Across the library boundary
 //!
-//! A plugin hands its shapes over as bytes ([`TypeShape::encode`]), built
-//! once per process by its own code ([`encoded`]). The host decodes them
-//! with [`TypeShape::decode`], which checks every length, reference and
-//! string against the bytes it was given: a malformed shape is an error,
-//! never a crash or a huge allocation. Equal types encode to equal bytes,
-//! so comparing an already-loaded library's shape again is one `memcmp`;
+//! A shape is static data: [`Shape::SHAPE`] points to a graph of
+//! [`StaticNode`]s that the derive and the standard impls make at compile
+//! time, and a declaration carries the roots of its message and argument
+//! types' graphs. The host reads a plugin's graph in place, in the plugin's
+//! memory, without calling it: no plugin code runs to describe a type,
+//! except the function of a field of a generic type that contains itself
+//! (see [`Shape`]) and the name of an opaque field's type
+//! (`std::any::type_name` is not `const` on stable Rust).
+//!
+//! Reading a plugin's graph trusts none of it. On Linux every pointer (a
+//! node, a list of fields, a name) must lie inside a readable segment of
+//! the library that holds the declaration, aligned for what it points to,
+//! and every function the host calls must start inside its code; every
+//! count and length is bounded, every name must be UTF-8, a graph of more
+//! than 4096 types or nested more than 256 deep is refused, and so is
+//! anything that is not a node (an unknown kind, a struct without a
+//! layout). A malformed graph is a [`LoadError::BadDeclaration`](crate::LoadError::BadDeclaration)
+//! that says what is wrong, never a
+//! crash. Elsewhere (macOS, Windows) the pointers are checked for null and
+//! alignment only: there a pointer into memory the library does not map is
+//! a crash, as a wrong pointer in the declaration itself is.
+//!
+//! The host reads each graph into a [`TypeShape`] once per library (a
+//! library is never unloaded, so the address of its root is never another
+//! graph's). Each type is one node, however often the graph holds it (a
+//! generic type's node may be duplicated at several addresses): equal types
+//! give equal nodes, whose encoding ([`TypeShape::encode`]) is equal bytes.
+//! Comparing a plugin's shape with the host's is then one `memcmp`, and
 //! only when the bytes differ does [`TypeShape::difference`] walk both to
 //! name the first difference as a path from the type down (`Msg.count`,
-//! `Op::Add`, `Msg.inner.scale`).
+//! `Op::Add`, `Msg.inner.scale`). The encoding crosses the boundary in one
+//! place still: a reload's state shape, which the plugin hands over as
+//! bytes ([`encoded`]) and the host decodes with [`TypeShape::decode`],
+//! checking every length, reference and string.
 //!
 //! # What stays unchecked
 //!
@@ -72,36 +99,43 @@
 mod compare;
 mod describe;
 mod encoding;
+mod graph;
 mod impls;
 mod print;
+pub(crate) mod walk;
 
 use std::any::TypeId;
 use std::sync::{Mutex, PoisonError};
 
 pub use compare::ShapeDifference;
-pub use describe::{Builder, Field, Kind, Layout, Node, TypeRef, TypeShape, Variant};
+pub use describe::{Field, Kind, Layout, Node, TypeRef, TypeShape, Variant};
 pub use encoding::MalformedShape;
+pub use graph::{
+    ShapeRef, StaticField, StaticNode, StaticSlice, StaticText, StaticVariant, lazy_shape,
+};
 
-// Made here, where describing and encoding meet: neither of their files
+// Made here, where reading a graph and encoding meet: neither of their files
 // imports the other's.
 impl TypeShape {
-    /// The shape of `T` in this build.
+    /// The shape of `T` in this build, read from its static graph.
     ///
     /// # Panics
-    /// If a hand-written [`Shape`] impl returns a [`TypeRef`] that its
-    /// [`Builder`] did not make.
+    /// If `T` is made of more than 4096 types, or nests them more than 256
+    /// deep.
     pub fn of<T: Shape + ?Sized>() -> Self {
-        let nodes = describe::nodes_of::<T>();
-        let count = nodes.len();
-        let fits = |ty: &TypeRef| ty.index() < count;
-        assert!(
-            nodes
-                .iter()
-                .all(|node| describe::node_refs(node).all(|ty| fits(&ty))),
-            "a `Shape` impl returned a `TypeRef` from another `Builder`"
-        );
+        let nodes = walk::nodes(T::SHAPE, &mut walk::Own).unwrap_or_else(|reason| {
+            panic!("the shape of `{}`: {reason}", std::any::type_name::<T>())
+        });
+        Self::from_nodes(nodes)
+    }
+
+    /// The shape of these nodes, encoded once.
+    pub(crate) fn from_nodes(nodes: Vec<Node>) -> Self {
         let bytes = encoding::encode(&nodes).into();
-        Self { nodes, bytes }
+        Self {
+            nodes: nodes.into(),
+            bytes,
+        }
     }
 }
 
@@ -110,27 +144,41 @@ impl TypeShape {
 /// Derive it: `#[derive(mpplugin::Shape)]` on a struct (named, tuple or
 /// unit) or an enum, generic ones included. Fields of another crate's type
 /// that has no `Shape` take `#[shape(opaque)]`; a renamed mpplugin
-/// dependency is named with `#[shape(crate = path)]` on the type. Written by
-/// hand, an impl returns its type's [`Node`] and asks the [`Builder`] for the
-/// [`TypeRef`] of each type it is made of.
+/// dependency is named with `#[shape(crate = path)]` on the type.
+///
+/// A shape is static data ([`SHAPE`](Self::SHAPE)), made at compile time:
+/// the host reads a plugin's shapes without running its code. The derive
+/// puts a type's node in a `static` of its own, so that types may contain
+/// each other through pointers, `Box`es and collections. A generic type's
+/// node is a constant per instance instead, which cannot contain itself:
+/// a field of a generic type whose type names the type again
+/// (`kids: Vec<Tree<T>>`) refers to its type through a function
+/// ([`ShapeRef::lazy`]), which the host calls when it reads the shape (the
+/// one case where it runs a plugin's code for a shape). Two generic types
+/// that contain each other (`A<T>` holds a `B<T>`, which holds an `A<T>`)
+/// fail to compile with "cycle detected when evaluating `SHAPE`": mark the
+/// field that closes the cycle `#[shape(lazy)]`.
+///
+/// Written by hand, an impl is a [`StaticNode`] made by its `const`
+/// constructors (`StaticNode::leaf`, `StaticNode::structure`, ...) from the
+/// `SHAPE`s of the types it is made of.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` does not implement `mpplugin::Shape`, so the loader cannot compare it with a plugin's",
     label = "add `#[derive(mpplugin::Shape)]` to the definition of `{Self}`",
     note = "a field of another crate's type that has no `Shape` takes `#[shape(opaque)]`: it is then compared by name, size and alignment only"
 )]
 pub trait Shape: 'static {
-    /// This type's node. The types it is made of come from
-    /// [`builder.of::<F>()`](Builder::of), which describes each type once.
-    fn describe(builder: &mut Builder) -> Node;
+    /// Where this type's node is, in static memory.
+    const SHAPE: ShapeRef;
 }
 
 /// [`TypeShape::of::<T>().encode()`](TypeShape::encode), made once per
-/// process and kept: what a declaration hands over, and what the host
-/// compares it with.
+/// process and kept: what the host compares a plugin's shapes with, and what
+/// a plugin hands over as its reload state's shape.
 pub fn encoded<T: Shape + ?Sized>() -> &'static [u8] {
+    static ENCODED: Mutex<Vec<(TypeId, &'static [u8])>> = Mutex::new(Vec::new());
     // A list, not a `HashMap`: a process has a few message types, and a fresh
     // plugin's first `HashMap` asks the kernel for random keys.
-    static ENCODED: Mutex<Vec<(TypeId, &'static [u8])>> = Mutex::new(Vec::new());
     let id = TypeId::of::<T>();
     let known = |cache: &[(TypeId, &'static [u8])]| {
         cache
@@ -141,17 +189,14 @@ pub fn encoded<T: Shape + ?Sized>() -> &'static [u8] {
     if let Some(bytes) = known(&ENCODED.lock().unwrap_or_else(PoisonError::into_inner)) {
         return bytes;
     }
-    // Described outside the lock: a `Shape` impl may panic, and one type's
-    // description never waits for another's.
-    // Straight from the nodes to the bytes: this runs in every fresh copy
-    // of a plugin, where each page of code it touches is a page fault.
-    let encoding = encoding::encode(&describe::nodes_of::<T>());
+    // Read outside the lock: one type's shape never waits for another's.
+    let bytes = TypeShape::of::<T>().encode();
     let mut cache = ENCODED.lock().unwrap_or_else(PoisonError::into_inner);
-    // Two threads may both have described `T`: the first one kept wins.
+    // Two threads may both have read `T`: the first one kept wins.
     if let Some(bytes) = known(&cache) {
         return bytes;
     }
-    let bytes: &'static [u8] = Vec::leak(encoding);
+    let bytes: &'static [u8] = Vec::leak(bytes);
     cache.push((id, bytes));
     bytes
 }

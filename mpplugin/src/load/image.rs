@@ -1,0 +1,210 @@
+//! A loaded library's memory as the loader reads its shape graphs: every
+//! pointer the graph holds is checked before it is followed. On Linux the
+//! checks are against the library's own mapping, as the dynamic loader
+//! reports it (`dl_iterate_phdr`): a node, a slice or a string must lie, all
+//! of it, inside one readable `PT_LOAD` segment of the object that holds the
+//! declaration, aligned for its type, and a function the host calls (a
+//! lazy shape, an opaque type's name) must start inside an executable one.
+//! Elsewhere only what needs no mapping is checked (null, alignment;
+//! lengths, counts and UTF-8 are `walk.rs`'s everywhere): a pointer into
+//! unmapped memory there is a crash, as a wrong pointer in the declaration
+//! itself is.
+//!
+//! Holds the `unsafe` of reading the graph and of asking where the library
+//! is mapped; the walk itself is `shape/walk.rs`'s.
+
+use std::ffi::c_void;
+
+use crate::abi::StrRef;
+use crate::shape::walk::Memory;
+use crate::shape::{ShapeRef, StaticNode, StaticSlice, StaticText};
+
+/// Address ranges, `start..end`.
+type Ranges = Vec<(usize, usize)>;
+
+/// The parts of one loaded object that its shapes may point to.
+pub(super) struct Image {
+    readable: Ranges,
+    executable: Ranges,
+    /// Whether the ranges are known: on Linux, when the object was found.
+    mapped: bool,
+}
+
+impl Image {
+    /// The image of the loaded object that holds `address` (the
+    /// declaration's): its readable and executable segments on Linux; no
+    /// ranges elsewhere, where only null pointers and alignment are checked.
+    pub(super) fn containing(address: *const c_void) -> Self {
+        #[cfg(target_os = "linux")]
+        {
+            linux::image_of(address as usize)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = address;
+            Self {
+                readable: Vec::new(),
+                executable: Vec::new(),
+                mapped: false,
+            }
+        }
+    }
+
+    /// Whether `size` bytes at `address`, aligned to `align`, may be read.
+    fn check(&self, address: usize, size: usize, align: usize, what: &str) -> Result<(), String> {
+        if address == 0 {
+            return Err(format!("{what} is at a null pointer"));
+        }
+        if address % align != 0 {
+            return Err(format!(
+                "{what} at {address:#x} is not aligned to its {align} bytes"
+            ));
+        }
+        let inside = |&(start, end): &(usize, usize)| {
+            address >= start && address < end && end - address >= size
+        };
+        if self.mapped && !self.readable.iter().any(inside) {
+            return Err(format!(
+                "{what} at {address:#x} ({size} bytes) is outside the library's readable memory"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether the host may call the function at `address`.
+    fn check_code(&self, address: usize, what: &str) -> Result<(), String> {
+        let inside = |&(start, end): &(usize, usize)| address >= start && address < end;
+        if self.mapped && !self.executable.iter().any(inside) {
+            return Err(format!(
+                "{what} at {address:#x} is outside the library's code"
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Memory for Image {
+    fn node(&mut self, node: *const StaticNode) -> Result<&'static StaticNode, String> {
+        self.check(
+            node as usize,
+            size_of::<StaticNode>(),
+            align_of::<StaticNode>(),
+            "a node",
+        )?;
+        // SAFETY: the node lies inside a readable segment of a library that
+        // is never unloaded, aligned (checked just now, on Linux; elsewhere
+        // the library's own graph is trusted as its declaration is), and
+        // every bit pattern of its integers and raw pointers is valid; its
+        // function pointers are only called after their own check.
+        Ok(unsafe { &*node })
+    }
+
+    fn slice<T>(&mut self, slice: StaticSlice<T>) -> Result<&'static [T], String> {
+        let size = slice
+            .len
+            .checked_mul(size_of::<T>())
+            .filter(|&size| size <= isize::MAX as usize)
+            .ok_or_else(|| format!("{} items do not fit in memory", slice.len))?;
+        self.check(slice.ptr as usize, size, align_of::<T>(), "the items")?;
+        // SAFETY: as for `node`: `len` items of `T` lie, aligned, inside a
+        // readable segment that stays mapped; `T` is a graph type of
+        // integers, raw pointers and function pointers (checked before each
+        // call), or a byte.
+        Ok(unsafe { std::slice::from_raw_parts(slice.ptr, slice.len) })
+    }
+
+    fn lazy(&mut self, lazy: extern "C" fn() -> ShapeRef) -> Result<ShapeRef, String> {
+        self.check_code(lazy as usize, "a lazy shape's function")?;
+        // The declaration passed the ABI check: the function is mpplugin's
+        // `lazy_shape`, which returns a constant (or code of the library
+        // that the caller of `open` trusts to run).
+        Ok(lazy())
+    }
+
+    fn type_name(&mut self, name: extern "C" fn() -> StrRef) -> Result<StaticText, String> {
+        self.check_code(name as usize, "an opaque type's name function")?;
+        let name = name();
+        // SAFETY: the walk checks the text's pointer and length through
+        // `slice` before it reads a byte.
+        Ok(unsafe { StaticSlice::from_raw_parts(name.ptr, name.len) })
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod linux {
+    use std::ffi::{c_int, c_void};
+
+    use super::{Image, Ranges};
+
+    #[cfg(target_pointer_width = "64")]
+    type ProgramHeader = libc::Elf64_Phdr;
+    #[cfg(target_pointer_width = "32")]
+    type ProgramHeader = libc::Elf32_Phdr;
+
+    const PT_LOAD: u32 = 1;
+    const PF_X: u32 = 1;
+    const PF_R: u32 = 4;
+
+    struct Search {
+        address: usize,
+        found: Option<(Ranges, Ranges)>,
+    }
+
+    pub(super) fn image_of(address: usize) -> Image {
+        let mut search = Search {
+            address,
+            found: None,
+        };
+        // SAFETY: `dl_iterate_phdr` calls `found` with each loaded object's
+        // headers, and `data` is the `Search` above, alive for the call.
+        unsafe { libc::dl_iterate_phdr(Some(found), (&raw mut search).cast()) };
+        let (readable, executable) = search.found.unwrap_or_default();
+        // An object that holds the declaration and no readable segment is
+        // not one the dynamic loader reported: nothing may be read from it.
+        Image {
+            readable,
+            executable,
+            mapped: true,
+        }
+    }
+
+    /// `dl_iterate_phdr`'s callback: stops at the object whose loaded
+    /// segments hold the address searched for, and keeps its segments.
+    unsafe extern "C" fn found(
+        info: *mut libc::dl_phdr_info,
+        _size: usize,
+        data: *mut c_void,
+    ) -> c_int {
+        // SAFETY: `data` is the caller's `Search`, and `info` the dynamic
+        // loader's description of one object, valid during the call.
+        let (search, info) = unsafe { (&mut *data.cast::<Search>(), &*info) };
+        if info.dlpi_phdr.is_null() {
+            return 0;
+        }
+        // SAFETY: the dynamic loader's `dlpi_phnum` program headers at
+        // `dlpi_phdr`.
+        let headers =
+            unsafe { std::slice::from_raw_parts(info.dlpi_phdr, usize::from(info.dlpi_phnum)) };
+        let base = info.dlpi_addr as usize;
+        let range = |header: &ProgramHeader| {
+            let start = base.wrapping_add(header.p_vaddr as usize);
+            (start, start.saturating_add(header.p_memsz as usize))
+        };
+        let loads = || headers.iter().filter(|header| header.p_type == PT_LOAD);
+        let holds = loads().any(|header| {
+            let (start, end) = range(header);
+            search.address >= start && search.address < end
+        });
+        if !holds {
+            return 0;
+        }
+        let with = |flag: u32| {
+            loads()
+                .filter(|header| header.p_flags & flag != 0)
+                .map(range)
+                .collect::<Ranges>()
+        };
+        search.found = Some((with(PF_R), with(PF_X)));
+        1
+    }
+}

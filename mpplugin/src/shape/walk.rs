@@ -1,0 +1,354 @@
+//! Reading a static node graph (`graph.rs`) into the nodes of a
+//! [`TypeShape`](super::TypeShape): the host's own graphs
+//! ([`TypeShape::of`](super::TypeShape::of)) and a plugin's, in the
+//! plugin's memory, through a [`Memory`] that says how each pointer is
+//! read. The loader's `Memory` checks every pointer against the library's
+//! image; this file checks everything else (kinds, counts, parameters, text),
+//! so that a malformed graph is an error, never a crash or an endless walk.
+//!
+//! Each type gets one node, in the order the old builder gave them: the
+//! type, then its parameters' types, then its fields' types, depth first. A
+//! node met again at the same address, or with the same identity (kind,
+//! full name, layout) at another address (a generic type's constant may be
+//! duplicated), is the node it already has: that is what makes recursive
+//! types terminate and equal types encode to equal bytes on both sides.
+//!
+//! The one `unsafe` here is [`Own`], the reading of a graph made in this
+//! process by safe code.
+
+use std::borrow::Cow;
+
+use super::describe::{Field, Kind, Layout, Node, TypeRef, Variant};
+use super::graph::{
+    self, ARRAY, ENUM, FUNCTION, LEAF, OPAQUE, PATH, REFERENCE, SLICE, STRUCT, ShapeRef,
+    StaticField, StaticNode, StaticSlice, StaticText, TUPLE,
+};
+use crate::abi::StrRef;
+
+/// More types than one message is made of: a graph of more is refused.
+pub(crate) const MAX_NODES: usize = 1 << 12;
+/// More fields, variants or parameters than one type has, and more bytes
+/// than one name takes.
+pub(crate) const MAX_ITEMS: usize = 1 << 16;
+/// How deep a walk goes: far beyond any type written by hand, and short of
+/// the stack's end for graphs made to be deep.
+pub(crate) const MAX_DEPTH: usize = 256;
+/// How many references a walk follows in all, met again or not.
+pub(crate) const MAX_REFERENCES: usize = 1 << 20;
+
+/// How a walk reads the memory a graph is in. Every method either returns
+/// data that lives for the rest of the process, or says why it cannot.
+pub(crate) trait Memory {
+    /// The node at `node`.
+    fn node(&mut self, node: *const StaticNode) -> Result<&'static StaticNode, String>;
+    /// The `len` items at `ptr`; `len` is at most [`MAX_ITEMS`].
+    fn slice<T>(&mut self, slice: StaticSlice<T>) -> Result<&'static [T], String>;
+    /// Calls a lazy shape's function.
+    fn lazy(&mut self, lazy: extern "C" fn() -> ShapeRef) -> Result<ShapeRef, String>;
+    /// Calls an opaque type's name function.
+    fn type_name(&mut self, name: extern "C" fn() -> StrRef) -> Result<StaticText, String>;
+}
+
+/// This process's own graphs: made by safe code through `graph.rs`'s
+/// constructors, which take `&'static` data only.
+pub(crate) struct Own;
+
+impl Memory for Own {
+    fn node(&mut self, node: *const StaticNode) -> Result<&'static StaticNode, String> {
+        // SAFETY: a `ShapeRef` made in safe code holds either a null pointer
+        // (with a lazy function, resolved before a node is read; the walk
+        // refuses null) or a `&'static StaticNode` of this process.
+        Ok(unsafe { &*node })
+    }
+
+    fn slice<T>(&mut self, slice: StaticSlice<T>) -> Result<&'static [T], String> {
+        // SAFETY: a `StaticSlice` made in safe code is a `&'static [T]`
+        // taken apart (`StaticSlice::new`).
+        Ok(unsafe { std::slice::from_raw_parts(slice.ptr, slice.len) })
+    }
+
+    fn lazy(&mut self, lazy: extern "C" fn() -> ShapeRef) -> Result<ShapeRef, String> {
+        Ok(lazy())
+    }
+
+    fn type_name(&mut self, name: extern "C" fn() -> StrRef) -> Result<StaticText, String> {
+        // Only `graph.rs`'s `type_name_of` is ever set here: a string
+        // literal of this process.
+        let name = name();
+        // SAFETY: as above, a `&'static str` taken apart.
+        Ok(unsafe { StaticSlice::from_raw_parts(name.ptr, name.len) })
+    }
+}
+
+/// The nodes of the graph at `root`, the root's first.
+///
+/// # Errors
+/// What is malformed, in words, for a plugin's graph; never for a graph of
+/// this process's own types below the limits.
+pub(crate) fn nodes(root: ShapeRef, memory: &mut impl Memory) -> Result<Vec<Node>, String> {
+    let mut walk = Walk {
+        memory,
+        nodes: Vec::new(),
+        addresses: Vec::new(),
+        identities: Vec::new(),
+        names: Vec::new(),
+        references: 0,
+    };
+    walk.visit(root, 0)?;
+    Ok(walk
+        .nodes
+        .into_iter()
+        .map(|node| node.expect("every reserved node is read before `visit` returns"))
+        .collect())
+}
+
+/// What makes two nodes one type.
+type Identity = (u32, String, Option<Layout>);
+
+struct Walk<'m, M> {
+    memory: &'m mut M,
+    nodes: Vec<Option<Node>>,
+    /// A list, not a `HashMap`: a shape has tens of types, and a fresh
+    /// plugin's first `HashMap` asks the kernel for random keys.
+    addresses: Vec<(*const StaticNode, TypeRef)>,
+    identities: Vec<(Identity, TypeRef)>,
+    /// Full names made so far.
+    names: Vec<(*const StaticNode, String)>,
+    references: usize,
+}
+
+impl<M: Memory> Walk<'_, M> {
+    fn resolve(&mut self, shape: ShapeRef) -> Result<*const StaticNode, String> {
+        self.references += 1;
+        if self.references > MAX_REFERENCES {
+            return Err(format!(
+                "it refers to types more than {MAX_REFERENCES} times"
+            ));
+        }
+        let shape = match shape.lazy {
+            Some(lazy) => {
+                let found = self.memory.lazy(lazy)?;
+                if found.lazy.is_some() {
+                    return Err("a lazy shape's function returned another lazy shape".to_owned());
+                }
+                found
+            }
+            None => shape,
+        };
+        if shape.node.is_null() {
+            return Err("a node pointer is null".to_owned());
+        }
+        Ok(shape.node)
+    }
+
+    fn items<T>(&mut self, slice: StaticSlice<T>, what: &str) -> Result<&'static [T], String> {
+        if slice.len > MAX_ITEMS {
+            return Err(format!(
+                "{what} claims {} items, more than the {MAX_ITEMS} a type may have",
+                slice.len
+            ));
+        }
+        if slice.len == 0 {
+            return Ok(&[]);
+        }
+        self.memory
+            .slice(slice)
+            .map_err(|error| format!("{what}: {error}"))
+    }
+
+    fn text(&mut self, text: StaticText, what: &str) -> Result<String, String> {
+        let bytes = self.items(text, what)?;
+        std::str::from_utf8(bytes)
+            .map(str::to_owned)
+            .map_err(|_| format!("{what} is not UTF-8"))
+    }
+
+    /// The node at `address`, its parts that need no other node checked.
+    fn node(&mut self, address: *const StaticNode) -> Result<&'static StaticNode, String> {
+        let node = self.memory.node(address)?;
+        if node.kind > ENUM {
+            return Err(format!("a node has the unknown kind {}", node.kind));
+        }
+        if node.form > FUNCTION || (node.form != PATH && node.kind != LEAF) {
+            return Err(format!(
+                "a node of kind {} has the unknown name form {}",
+                node.kind, node.form
+            ));
+        }
+        match node.sized {
+            0 if matches!(node.kind, OPAQUE | STRUCT | ENUM) => {
+                return Err("an opaque type, struct or enum without a layout".to_owned());
+            }
+            0 => {}
+            1 if !node.align.is_power_of_two() => {
+                return Err(format!("alignment {} is not a power of two", node.align));
+            }
+            1 => {}
+            other => return Err(format!("a node has the unknown layout marker {other}")),
+        }
+        if (node.kind == OPAQUE) != node.type_name.is_some() {
+            return Err(
+                "a name function on a type that is not opaque, or an opaque type without one"
+                    .to_owned(),
+            );
+        }
+        if node.kind == OPAQUE && node.params.len != 0 {
+            return Err("an opaque type with parameters".to_owned());
+        }
+        Ok(node)
+    }
+
+    /// The type's full name: `alloc::vec::Vec<my::Msg>`, `[u8; 4]`.
+    fn name(&mut self, address: *const StaticNode, depth: usize) -> Result<String, String> {
+        if let Some((_, name)) = self.names.iter().find(|(known, _)| *known == address) {
+            return Ok(name.clone());
+        }
+        if depth > MAX_DEPTH {
+            return Err(format!(
+                "type parameters nested more than {MAX_DEPTH} deep (a cycle of parameters?)"
+            ));
+        }
+        let node = self.node(address)?;
+        let base = match node.type_name {
+            Some(type_name) => {
+                let text = self.memory.type_name(type_name)?;
+                self.text(text, "an opaque type's name")?
+            }
+            None => self.text(node.name, "a type's name")?,
+        };
+        let mut params = Vec::new();
+        for &param in self.items(node.params, "a type's parameters")? {
+            let param = self.resolve(param)?;
+            params.push(self.name(param, depth + 1)?);
+        }
+        let consts = self.items(node.consts, "a type's constants")?;
+        let one = |params: &[String]| match params {
+            [one] => Ok(one.clone()),
+            _ => Err(format!(
+                "a `{}` name takes one parameter, not {}",
+                form_name(node.form),
+                params.len()
+            )),
+        };
+        let name = match node.form {
+            PATH if params.is_empty() && consts.is_empty() => base,
+            PATH => {
+                let arguments: Vec<String> = params
+                    .into_iter()
+                    .chain(consts.iter().map(u64::to_string))
+                    .collect();
+                format!("{base}<{}>", arguments.join(", "))
+            }
+            TUPLE if params.len() == 1 => format!("({},)", params[0]),
+            TUPLE if !params.is_empty() => format!("({})", params.join(", ")),
+            TUPLE => return Err("a tuple without parameters".to_owned()),
+            ARRAY => match consts {
+                [len] => format!("[{}; {len}]", one(&params)?),
+                _ => return Err("an array without its one length".to_owned()),
+            },
+            SLICE => format!("[{}]", one(&params)?),
+            REFERENCE => format!("&{}", one(&params)?),
+            _ => match params.split_first() {
+                Some((output, inputs)) if output == "()" => format!("fn({})", inputs.join(", ")),
+                Some((output, inputs)) => format!("fn({}) -> {output}", inputs.join(", ")),
+                None => return Err("a function type without its return type".to_owned()),
+            },
+        };
+        self.names.push((address, name.clone()));
+        Ok(name)
+    }
+
+    fn visit(&mut self, shape: ShapeRef, depth: usize) -> Result<TypeRef, String> {
+        if depth > MAX_DEPTH {
+            return Err(format!("types nested more than {MAX_DEPTH} deep"));
+        }
+        let address = self.resolve(shape)?;
+        if let Some(&(_, known)) = self.addresses.iter().find(|(seen, _)| *seen == address) {
+            return Ok(known);
+        }
+        let node = self.node(address)?;
+        let name = self.name(address, 0)?;
+        let layout = (node.sized == 1).then_some(Layout {
+            size: node.size,
+            align: node.align,
+        });
+        let identity = (node.kind, name, layout);
+        if let Some(&(_, known)) = self.identities.iter().find(|(seen, _)| *seen == identity) {
+            self.addresses.push((address, known));
+            return Ok(known);
+        }
+        if self.nodes.len() >= MAX_NODES {
+            return Err(format!("more than {MAX_NODES} types"));
+        }
+        let reserved = TypeRef(self.nodes.len() as u32);
+        self.nodes.push(None);
+        self.addresses.push((address, reserved));
+        let name = identity.1.clone();
+        self.identities.push((identity, reserved));
+
+        let mut params = Vec::new();
+        for &param in self.items(node.params, "a type's parameters")? {
+            params.push(self.visit(param, depth + 1)?);
+        }
+        let kind = match node.kind {
+            LEAF => Kind::Leaf,
+            OPAQUE => Kind::Opaque,
+            STRUCT => Kind::Struct {
+                repr: Cow::Owned(self.text(node.repr, "a repr")?),
+                fields: self.fields(node.fields, true, depth)?,
+            },
+            _ => {
+                let repr = Cow::Owned(self.text(node.repr, "a repr")?);
+                let mut variants = Vec::new();
+                for variant in self.items(node.variants, "an enum's variants")? {
+                    variants.push(Variant {
+                        name: Cow::Owned(self.text(variant.name, "a variant's name")?),
+                        discriminant: graph::discriminant(variant.discriminant),
+                        fields: self.fields(variant.fields, false, depth)?,
+                    });
+                }
+                Kind::Enum { repr, variants }
+            }
+        };
+        self.nodes[reserved.index()] = Some(Node {
+            name: Cow::Owned(name),
+            layout,
+            params,
+            kind,
+        });
+        Ok(reserved)
+    }
+
+    fn fields(
+        &mut self,
+        fields: StaticSlice<StaticField>,
+        in_struct: bool,
+        depth: usize,
+    ) -> Result<Vec<Field>, String> {
+        let mut read = Vec::new();
+        for field in self.items(fields, "a type's fields")? {
+            if field.has_offset != u32::from(in_struct) {
+                return Err(if in_struct {
+                    "a struct's field without an offset".to_owned()
+                } else {
+                    "a variant's field with an offset".to_owned()
+                });
+            }
+            read.push(Field {
+                name: Cow::Owned(self.text(field.name, "a field's name")?),
+                offset: in_struct.then_some(field.offset),
+                ty: self.visit(field.ty, depth + 1)?,
+            });
+        }
+        Ok(read)
+    }
+}
+
+fn form_name(form: u32) -> &'static str {
+    match form {
+        ARRAY => "[T; N]",
+        SLICE => "[T]",
+        REFERENCE => "&T",
+        _ => "?",
+    }
+}
