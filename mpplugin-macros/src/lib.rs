@@ -109,6 +109,13 @@ pub fn plugin(args: TokenStream, input: TokenStream) -> TokenStream {
 /// `Shape`, or the field must be `#[shape(opaque)]`. `#[shape(crate = path)]`
 /// on the type names the mpplugin crate when the dependency is renamed.
 /// Unions are refused.
+///
+/// The shape is static data (`Shape::SHAPE`), made at compile time. Types
+/// may contain each other; only two *generic* types that contain each other
+/// fail to compile ("cycle detected when evaluating `SHAPE`"): mark the field
+/// that closes the cycle `#[shape(lazy)]`, and its shape is read through a
+/// function when the host asks. (A generic type's field that names the type
+/// itself, `kids: Vec<Tree<T>>`, is read that way without the mark.)
 #[proc_macro_derive(Shape, attributes(shape))]
 pub fn derive_shape(input: TokenStream) -> TokenStream {
     shape::derive(input.into()).into()

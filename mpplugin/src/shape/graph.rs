@@ -43,6 +43,9 @@ pub(crate) const SLICE: u32 = 3;
 pub(crate) const REFERENCE: u32 = 4;
 /// `fn(A, B) -> R`: the parameters are `R`, then the arguments.
 pub(crate) const FUNCTION: u32 = 5;
+/// `path<P, ...>` without its last parameter, which is compared but not
+/// named (a `Reply`'s mpplugin version).
+pub(crate) const PATH_HIDDEN_LAST: u32 = 6;
 
 /// Items in static memory, as a pointer and a length.
 #[repr(C)]
@@ -226,6 +229,27 @@ impl StaticNode {
         Self::of(LEAF, PATH, path, layout, params)
     }
 
+    /// A standard type whose const generic arguments are `consts`.
+    pub(crate) const fn leaf_with_consts(
+        path: &'static str,
+        layout: Layout,
+        consts: &'static [u64],
+    ) -> Self {
+        let mut node = Self::of(LEAF, PATH, path, Some(layout), &[]);
+        node.consts = StaticSlice::new(consts);
+        node
+    }
+
+    /// A standard type whose last parameter is compared but left out of its
+    /// name.
+    pub(crate) const fn leaf_with_hidden_last(
+        path: &'static str,
+        layout: Layout,
+        params: &'static [ShapeRef],
+    ) -> Self {
+        Self::of(LEAF, PATH_HIDDEN_LAST, path, Some(layout), params)
+    }
+
     /// A tuple of `params`.
     pub(crate) const fn tuple(layout: Layout, params: &'static [ShapeRef]) -> Self {
         Self::of(LEAF, TUPLE, "", Some(layout), params)
@@ -304,7 +328,7 @@ impl StaticNode {
 
     /// Every part as given: for tests of malformed graphs. `kind` 0 to 3 is
     /// leaf, opaque, struct, enum; `form` 0 to 5 is path, tuple, array,
-    /// slice, reference, function.
+    /// slice, reference, function, path without its last parameter.
     ///
     /// # Safety
     /// As [`StaticSlice::from_raw_parts`].

@@ -241,10 +241,14 @@ function!(A, B, C, D);
 // layout is mpplugin's, so its name carries mpplugin's version
 // (`ReplyLayout`), and a plugin built against another version's `Reply` is
 // refused even where name, size and alignment agree.
+// The version is its last parameter, compared but left out of its name, as
+// `type_name` writes it: `mpplugin::reply::Reply<Msg>`.
 impl<R: Shape> Shape for crate::reply::Reply<R> {
-    fn describe(builder: &mut Builder) -> Node {
-        Node::leaf::<Self>(vec![builder.of::<R>(), builder.of::<ReplyLayout>()])
-    }
+    const SHAPE: ShapeRef = ShapeRef::new(&StaticNode::leaf_with_hidden_last(
+        "mpplugin::reply::Reply",
+        Layout::of::<Self>(),
+        &[R::SHAPE, ReplyLayout::SHAPE],
+    ));
 }
 
 /// The version of mpplugin whose `Reply` this is, as a type name:
@@ -258,9 +262,11 @@ type ReplyLayout = ReplyOf<
 >;
 
 impl<const MAJOR: u64, const MINOR: u64, const PATCH: u64> Shape for ReplyOf<MAJOR, MINOR, PATCH> {
-    fn describe(_: &mut Builder) -> Node {
-        Node::leaf::<Self>(Vec::new())
-    }
+    const SHAPE: ShapeRef = ShapeRef::new(&StaticNode::leaf_with_consts(
+        "mpplugin::shape::impls::ReplyOf",
+        Layout::of::<Self>(),
+        &[MAJOR, MINOR, PATCH],
+    ));
 }
 
 /// A version component, read at compile time.
@@ -302,14 +308,17 @@ mod tests {
     struct ReplyOfAnotherVersion;
 
     impl Shape for ReplyOfAnotherVersion {
-        fn describe(builder: &mut Builder) -> Node {
-            Node::leaf::<Reply<u64>>(vec![builder.of::<u64>(), builder.of::<ReplyOf<0, 99, 0>>()])
-        }
+        const SHAPE: ShapeRef = ShapeRef::new(&StaticNode::leaf_with_hidden_last(
+            "mpplugin::reply::Reply",
+            Layout::of::<Reply<u64>>(),
+            &[u64::SHAPE, <ReplyOf<0, 99, 0>>::SHAPE],
+        ));
     }
 
     #[test]
     fn a_reply_names_this_mpplugins_version_and_another_version_differs() {
         let ours = TypeShape::of::<Reply<u64>>();
+        assert_eq!(ours.root().name, std::any::type_name::<Reply<u64>>());
         let version = env!("CARGO_PKG_VERSION").replace('.', ", ");
         assert!(
             ours.nodes()

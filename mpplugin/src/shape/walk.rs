@@ -20,8 +20,8 @@ use std::borrow::Cow;
 
 use super::describe::{Field, Kind, Layout, Node, TypeRef, Variant};
 use super::graph::{
-    self, ARRAY, ENUM, FUNCTION, LEAF, OPAQUE, PATH, REFERENCE, SLICE, STRUCT, ShapeRef,
-    StaticField, StaticNode, StaticSlice, StaticText, TUPLE,
+    self, ARRAY, ENUM, FUNCTION, LEAF, OPAQUE, PATH, PATH_HIDDEN_LAST, REFERENCE, SLICE, STRUCT,
+    ShapeRef, StaticField, StaticNode, StaticSlice, StaticText, TUPLE,
 };
 use crate::abi::StrRef;
 
@@ -169,7 +169,7 @@ impl<M: Memory> Walk<'_, M> {
         if node.kind > ENUM {
             return Err(format!("a node has the unknown kind {}", node.kind));
         }
-        if node.form > FUNCTION || (node.form != PATH && node.kind != LEAF) {
+        if node.form > PATH_HIDDEN_LAST || (node.form != PATH && node.kind != LEAF) {
             return Err(format!(
                 "a node of kind {} has the unknown name form {}",
                 node.kind, node.form
@@ -239,6 +239,11 @@ impl<M: Memory> Walk<'_, M> {
                     .collect();
                 format!("{base}<{}>", arguments.join(", "))
             }
+            PATH_HIDDEN_LAST => match params.split_last() {
+                Some((_, [])) => base,
+                Some((_, named)) => format!("{base}<{}>", named.join(", ")),
+                None => return Err("a type without the parameter its name leaves out".to_owned()),
+            },
             TUPLE if params.len() == 1 => format!("({},)", params[0]),
             TUPLE if !params.is_empty() => format!("({})", params.join(", ")),
             TUPLE => return Err("a tuple without parameters".to_owned()),
@@ -248,11 +253,12 @@ impl<M: Memory> Walk<'_, M> {
             },
             SLICE => format!("[{}]", one(&params)?),
             REFERENCE => format!("&{}", one(&params)?),
-            _ => match params.split_first() {
+            FUNCTION => match params.split_first() {
                 Some((output, inputs)) if output == "()" => format!("fn({})", inputs.join(", ")),
                 Some((output, inputs)) => format!("fn({}) -> {output}", inputs.join(", ")),
                 None => return Err("a function type without its return type".to_owned()),
             },
+            other => return Err(format!("a node has the unknown name form {other}")),
         };
         self.names.push((address, name.clone()));
         Ok(name)
