@@ -231,3 +231,76 @@ impl<R> fmt::Debug for RecvAsync<'_, R> {
         f.debug_struct("RecvAsync").finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Wake, Waker};
+
+    use super::*;
+
+    /// Counts its wakes.
+    #[derive(Default)]
+    struct Woken(AtomicUsize);
+
+    impl Wake for Woken {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_waiting_task_is_woken_by_an_answer_and_by_the_last_reply_going() {
+        let (reply, mut replies) = channel::<u8>();
+        let woken = Arc::new(Woken::default());
+        let waker = Waker::from(Arc::clone(&woken));
+        let mut cx = Context::from_waker(&waker);
+
+        let mut future = replies.recv_async();
+        assert!(Pin::new(&mut future).poll(&mut cx).is_pending());
+        reply.send(7).unwrap();
+        assert_eq!(woken.0.load(Ordering::SeqCst), 1);
+        assert_eq!(Pin::new(&mut future).poll(&mut cx), Poll::Ready(Ok(7)));
+
+        let mut future = replies.recv_async();
+        assert!(Pin::new(&mut future).poll(&mut cx).is_pending());
+        let copy = reply.clone();
+        drop(reply);
+        assert_eq!(woken.0.load(Ordering::SeqCst), 1, "a copy is left");
+        drop(copy);
+        assert_eq!(woken.0.load(Ordering::SeqCst), 2);
+        assert_eq!(
+            Pin::new(&mut future).poll(&mut cx),
+            Poll::Ready(Err(RecvError))
+        );
+    }
+
+    #[test]
+    fn answers_queue_in_order_and_the_channel_reports_empty_then_closed() {
+        let (reply, replies) = channel::<u8>();
+        assert_eq!(replies.try_recv(), Err(TryRecvError::Empty));
+        assert_eq!(
+            replies.recv_timeout(Duration::ZERO),
+            Err(RecvTimeoutError::Timeout)
+        );
+        let other = reply.clone();
+        reply.send(1).unwrap();
+        other.send(2).unwrap();
+        drop((reply, other));
+        assert_eq!(replies.recv(), Ok(1));
+        assert_eq!(replies.recv_timeout(Duration::ZERO), Ok(2));
+        assert_eq!(replies.try_recv(), Err(TryRecvError::Disconnected));
+        assert_eq!(
+            replies.recv_timeout(Duration::from_secs(60)),
+            Err(RecvTimeoutError::Disconnected)
+        );
+    }
+
+    #[test]
+    fn an_answer_after_the_replies_are_gone_comes_back() {
+        let (reply, replies) = channel::<String>();
+        drop(replies);
+        let error = reply.send("late".to_owned()).unwrap_err();
+        assert_eq!(error.0, "late");
+    }
+}
