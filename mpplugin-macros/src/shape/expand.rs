@@ -67,8 +67,12 @@ pub(crate) fn shape(input: &Input<'_>) -> TokenStream {
         generic,
     };
     let path = ident.to_string();
-    let path = quote!(::core::concat!(::core::module_path!(), "::", #path));
+    let path = text(
+        &shape,
+        quote!(::core::concat!(::core::module_path!(), "::", #path)),
+    );
     let repr = &input.repr.text;
+    let repr = text(&shape, quote!(#repr));
     let node = match &input.body {
         Body::Struct(fields) => {
             let fields = fields.iter().map(|field| {
@@ -112,6 +116,7 @@ pub(crate) fn shape(input: &Input<'_>) -> TokenStream {
                     }
                 };
                 let name = variant.ident.to_string();
+                let name = text(&shape, quote!(#name));
                 let fields = variant
                     .fields
                     .iter()
@@ -161,6 +166,7 @@ impl Context<'_> {
         let shape = self.shape;
         let krate = self.krate;
         let name = &field.name;
+        let name = text(shape, quote!(#name));
         let ty = if self.generic {
             field.ty.to_token_stream()
         } else {
@@ -179,6 +185,16 @@ impl Context<'_> {
             None => quote!(#shape::StaticField::in_variant(#name, #of)),
         }
     }
+}
+
+/// The `&'static str` `value`, stored beside a pointer so that the linker
+/// puts it with the data the dynamic loader has already touched, not in
+/// `.rodata` (see `mpplugin::shape::Anchored`).
+fn text(shape: &TokenStream, value: TokenStream) -> TokenStream {
+    quote!({
+        const __MPPLUGIN_TEXT: &str = #value;
+        #shape::Anchored::<{ __MPPLUGIN_TEXT.len() }>::new(__MPPLUGIN_TEXT).as_str()
+    })
 }
 
 /// Whether `tokens` name `ident` (or `Self`) anywhere.

@@ -47,6 +47,61 @@ pub(crate) const FUNCTION: u32 = 5;
 /// named (a `Reply`'s mpplugin version).
 pub(crate) const PATH_HIDDEN_LAST: u32 = 6;
 
+/// The address every [`Anchored`] text holds.
+static ANCHOR: u8 = 0;
+
+/// A text stored beside a pointer. The linker puts data that holds a
+/// pointer with what the dynamic loader relocates (`.data.rel.ro`), whose
+/// pages are in memory once `dlopen` returns; a plain string literal goes to
+/// `.rodata`, and the host's first read of a name there would be a page
+/// fault in a fresh library. Every name of a shape is kept this way:
+/// `Anchored::<{ TEXT.len() }>::new(TEXT).as_str()` in a constant.
+#[doc(hidden)]
+#[repr(C)]
+pub struct Anchored<const N: usize> {
+    anchor: *const u8,
+    bytes: [u8; N],
+}
+
+// SAFETY: immutable static data; the pointer is never read through.
+unsafe impl<const N: usize> Sync for Anchored<N> {}
+
+impl<const N: usize> Anchored<N> {
+    /// `text`, which must have `N` bytes.
+    pub const fn new(text: &str) -> Self {
+        let text = text.as_bytes();
+        assert!(text.len() == N, "an anchored text of another length");
+        let mut bytes = [0; N];
+        let mut at = 0;
+        while at < N {
+            bytes[at] = text[at];
+            at += 1;
+        }
+        Self {
+            anchor: &raw const ANCHOR,
+            bytes,
+        }
+    }
+
+    /// The text, where it is stored.
+    pub const fn as_str(&'static self) -> &'static str {
+        match std::str::from_utf8(&self.bytes) {
+            Ok(text) => text,
+            Err(_) => panic!("an anchored text is made from a `str`"),
+        }
+    }
+}
+
+/// A string literal stored as an [`Anchored`] text: `anchored!("u32")`.
+macro_rules! anchored {
+    ($text:expr) => {{
+        const TEXT: &str = $text;
+        $crate::shape::Anchored::<{ TEXT.len() }>::new(TEXT).as_str()
+    }};
+}
+
+pub(crate) use anchored;
+
 /// Items in static memory, as a pointer and a length.
 #[repr(C)]
 pub struct StaticSlice<T: 'static> {

@@ -27,6 +27,7 @@ use std::sync::atomic::{
 use std::sync::{Arc, Mutex, RwLock, mpsc};
 use std::time::{Duration, Instant, SystemTime};
 
+use super::graph::anchored;
 use super::{Layout, Shape, ShapeRef, StaticNode};
 
 /// Types without type parameters, with their paths.
@@ -34,7 +35,11 @@ macro_rules! plain {
     ($($ty:ty = $name:literal),* $(,)?) => {$(
         impl Shape for $ty {
             const SHAPE: ShapeRef =
-                ShapeRef::new(&StaticNode::leaf($name, Some(Layout::of::<Self>()), &[]));
+                ShapeRef::new(&StaticNode::leaf(
+                    anchored!($name),
+                    Some(Layout::of::<Self>()),
+                    &[],
+                ));
         }
     )*};
 }
@@ -72,7 +77,7 @@ macro_rules! non_zero {
     ($($ty:ty = $int:ty),* $(,)?) => {$(
         impl Shape for $ty {
             const SHAPE: ShapeRef = ShapeRef::new(&StaticNode::leaf(
-                "core::num::nonzero::NonZero",
+                anchored!("core::num::nonzero::NonZero"),
                 Some(Layout::of::<Self>()),
                 &[<$int as Shape>::SHAPE],
             ));
@@ -88,11 +93,12 @@ non_zero! {
 }
 
 impl Shape for str {
-    const SHAPE: ShapeRef = ShapeRef::new(&StaticNode::leaf("str", None, &[]));
+    const SHAPE: ShapeRef = ShapeRef::new(&StaticNode::leaf(anchored!("str"), None, &[]));
 }
 
 impl Shape for Path {
-    const SHAPE: ShapeRef = ShapeRef::new(&StaticNode::leaf("std::path::Path", None, &[]));
+    const SHAPE: ShapeRef =
+        ShapeRef::new(&StaticNode::leaf(anchored!("std::path::Path"), None, &[]));
 }
 
 impl<T: Shape> Shape for [T] {
@@ -112,7 +118,7 @@ macro_rules! pointer {
     ($($ty:ident = $name:literal),* $(,)?) => {$(
         impl<T: Shape + ?Sized> Shape for $ty<T> {
             const SHAPE: ShapeRef = ShapeRef::new(&StaticNode::leaf(
-                $name,
+                anchored!($name),
                 Some(Layout::of::<Self>()),
                 &[T::SHAPE],
             ));
@@ -135,7 +141,7 @@ macro_rules! generic {
     ($($($ty:ident)::+ <$($param:ident),+> = $name:literal),* $(,)?) => {$(
         impl<$($param: Shape),+> Shape for $($ty)::+<$($param),+> {
             const SHAPE: ShapeRef = ShapeRef::new(&StaticNode::leaf(
-                $name,
+                anchored!($name),
                 Some(Layout::of::<Self>()),
                 &[$($param::SHAPE),+],
             ));
@@ -169,7 +175,7 @@ generic! {
 // type: it need not have a `Shape`).
 impl<K: Shape, V: Shape, S: 'static> Shape for HashMap<K, V, S> {
     const SHAPE: ShapeRef = ShapeRef::new(&StaticNode::leaf(
-        "std::collections::hash::map::HashMap",
+        anchored!("std::collections::hash::map::HashMap"),
         Some(Layout::of::<Self>()),
         &[
             K::SHAPE,
@@ -181,7 +187,7 @@ impl<K: Shape, V: Shape, S: 'static> Shape for HashMap<K, V, S> {
 
 impl<T: Shape, S: 'static> Shape for HashSet<T, S> {
     const SHAPE: ShapeRef = ShapeRef::new(&StaticNode::leaf(
-        "std::collections::hash::set::HashSet",
+        anchored!("std::collections::hash::set::HashSet"),
         Some(Layout::of::<Self>()),
         &[T::SHAPE, ShapeRef::new(&StaticNode::opaque::<S>())],
     ));
@@ -189,7 +195,7 @@ impl<T: Shape, S: 'static> Shape for HashSet<T, S> {
 
 impl<B: Shape + ToOwned + ?Sized> Shape for Cow<'static, B> {
     const SHAPE: ShapeRef = ShapeRef::new(&StaticNode::leaf(
-        "alloc::borrow::Cow",
+        anchored!("alloc::borrow::Cow"),
         Some(Layout::of::<Self>()),
         &[B::SHAPE],
     ));
@@ -245,7 +251,7 @@ function!(A, B, C, D);
 // `type_name` writes it: `mpplugin::reply::Reply<Msg>`.
 impl<R: Shape> Shape for crate::reply::Reply<R> {
     const SHAPE: ShapeRef = ShapeRef::new(&StaticNode::leaf_with_hidden_last(
-        "mpplugin::reply::Reply",
+        anchored!("mpplugin::reply::Reply"),
         Layout::of::<Self>(),
         &[R::SHAPE, ReplyLayout::SHAPE],
     ));
@@ -263,7 +269,7 @@ type ReplyLayout = ReplyOf<
 
 impl<const MAJOR: u64, const MINOR: u64, const PATCH: u64> Shape for ReplyOf<MAJOR, MINOR, PATCH> {
     const SHAPE: ShapeRef = ShapeRef::new(&StaticNode::leaf_with_consts(
-        "mpplugin::shape::impls::ReplyOf",
+        anchored!("mpplugin::shape::impls::ReplyOf"),
         Layout::of::<Self>(),
         &[MAJOR, MINOR, PATCH],
     ));
@@ -286,7 +292,7 @@ const fn number(digits: &str) -> u64 {
 mod tokio_senders {
     use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-    use super::{Layout, Shape, ShapeRef, StaticNode};
+    use super::{Layout, Shape, ShapeRef, StaticNode, anchored};
 
     generic! {
         mpsc::Sender<T> = "tokio::sync::mpsc::bounded::Sender",
@@ -309,7 +315,7 @@ mod tests {
 
     impl Shape for ReplyOfAnotherVersion {
         const SHAPE: ShapeRef = ShapeRef::new(&StaticNode::leaf_with_hidden_last(
-            "mpplugin::reply::Reply",
+            anchored!("mpplugin::reply::Reply"),
             Layout::of::<Reply<u64>>(),
             &[u64::SHAPE, <ReplyOf<0, 99, 0>>::SHAPE],
         ));

@@ -111,7 +111,7 @@ pub use compare::ShapeDifference;
 pub use describe::{Field, Kind, Layout, Node, TypeRef, TypeShape, Variant};
 pub use encoding::MalformedShape;
 pub use graph::{
-    ShapeRef, StaticField, StaticNode, StaticSlice, StaticText, StaticVariant, lazy_shape,
+    Anchored, ShapeRef, StaticField, StaticNode, StaticSlice, StaticText, StaticVariant, lazy_shape,
 };
 
 // Made here, where reading a graph and encoding meet: neither of their files
