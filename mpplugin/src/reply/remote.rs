@@ -8,9 +8,10 @@
 //! gone. Outside those two, either way is a serde error. Holds no socket
 //! and no frame: `process/` does the writing and the reading.
 
-// With `serde` alone (a message type's crate), only the impls are used: the
-// contexts are the process host's.
-#![cfg_attr(not(feature = "process"), allow(dead_code))]
+// With `serde` alone (a message type's crate), or where there is no process
+// host (it is unix only), only the impls are used: the contexts are the
+// process host's.
+#![cfg_attr(not(all(feature = "process", unix)), allow(dead_code))]
 
 use std::any::type_name;
 use std::cell::RefCell;
