@@ -215,6 +215,10 @@ impl Proxy {
             Ok(Some((wire::READY, said))) => {
                 name = String::from_utf8_lossy(&said).into_owned();
                 flow.state().open = true;
+                // Before its reader runs: a child that dies at once must be
+                // a receiver by the time the reader says it ended, or it
+                // would stay one, and hold every `Reply` sent after.
+                registry.join(shared.serial);
                 None
             }
             Ok(Some((wire::REFUSED, reason))) => Some(Failure::Attach(AttachError::Refused {
@@ -265,7 +269,6 @@ impl Proxy {
             finished: false,
         };
         let Some(failure) = failure else {
-            registry.join(shared.serial);
             return Ok((proxy, shared));
         };
         proxy.finish();
