@@ -114,6 +114,8 @@ impl<R> Reply<R> {
         self.sink.send(value).map_err(SendError)
     }
 
+    /// A `Reply` of another sink than the channel's (a child process's).
+    #[cfg(feature = "serde")]
     pub(crate) fn from_sink(sink: Arc<dyn Sink<R>>) -> Self {
         Self { sink }
     }
