@@ -186,6 +186,14 @@ mod linux {
         let headers =
             unsafe { std::slice::from_raw_parts(info.dlpi_phdr, usize::from(info.dlpi_phnum)) };
         let base = info.dlpi_addr as usize;
+        // A shared library's segments lie at or above its base: one
+        // comparison passes over most objects of a process that loaded many
+        // (each mapped below the one before). An object whose segments
+        // wrapped below its base would not be found, and nothing read from
+        // it: a refusal, never a read outside it.
+        if search.address < base {
+            return 0;
+        }
         let range = |header: &ProgramHeader| {
             let start = base.wrapping_add(header.p_vaddr as usize);
             (start, start.saturating_add(header.p_memsz as usize))

@@ -6,6 +6,10 @@
 //! image; this file checks everything else (kinds, counts, parameters, text),
 //! so that a malformed graph is an error, never a crash or an endless walk.
 //!
+//! Names, field names and `repr`s are borrowed from the graph's memory (a
+//! library is never unloaded), so that reading a graph allocates little;
+//! only names with generic arguments are composed.
+//!
 //! Each type gets one node, in the order the old builder gave them: the
 //! type, then its parameters' types, then its fields' types, depth first. A
 //! node met again at the same address, or with the same identity (kind,
@@ -103,7 +107,11 @@ pub(crate) fn nodes(root: ShapeRef, memory: &mut impl Memory) -> Result<Vec<Node
 }
 
 /// What makes two nodes one type.
-type Identity = (u32, String, Option<Layout>);
+type Identity = (u32, Name, Option<Layout>);
+
+/// A name: borrowed from the graph's memory (which lives for the rest of the
+/// process: a library is never unloaded) unless it had to be composed.
+type Name = Cow<'static, str>;
 
 struct Walk<'m, M> {
     memory: &'m mut M,
@@ -113,7 +121,7 @@ struct Walk<'m, M> {
     addresses: Vec<(*const StaticNode, TypeRef)>,
     identities: Vec<(Identity, TypeRef)>,
     /// Full names made so far.
-    names: Vec<(*const StaticNode, String)>,
+    names: Vec<(*const StaticNode, Name)>,
     references: usize,
 }
 
@@ -156,11 +164,9 @@ impl<M: Memory> Walk<'_, M> {
             .map_err(|error| format!("{what}: {error}"))
     }
 
-    fn text(&mut self, text: StaticText, what: &str) -> Result<String, String> {
+    fn text(&mut self, text: StaticText, what: &str) -> Result<&'static str, String> {
         let bytes = self.items(text, what)?;
-        std::str::from_utf8(bytes)
-            .map(str::to_owned)
-            .map_err(|_| format!("{what} is not UTF-8"))
+        std::str::from_utf8(bytes).map_err(|_| format!("{what} is not UTF-8"))
     }
 
     /// The node at `address`, its parts that need no other node checked.
@@ -199,7 +205,7 @@ impl<M: Memory> Walk<'_, M> {
     }
 
     /// The type's full name: `alloc::vec::Vec<my::Msg>`, `[u8; 4]`.
-    fn name(&mut self, address: *const StaticNode, depth: usize) -> Result<String, String> {
+    fn name(&mut self, address: *const StaticNode, depth: usize) -> Result<Name, String> {
         if let Some((_, name)) = self.names.iter().find(|(known, _)| *known == address) {
             return Ok(name.clone());
         }
@@ -222,7 +228,7 @@ impl<M: Memory> Walk<'_, M> {
             params.push(self.name(param, depth + 1)?);
         }
         let consts = self.items(node.consts, "a type's constants")?;
-        let one = |params: &[String]| match params {
+        let one = |params: &[Name]| match params {
             [one] => Ok(one.clone()),
             _ => Err(format!(
                 "a `{}` name takes one parameter, not {}",
@@ -230,32 +236,36 @@ impl<M: Memory> Walk<'_, M> {
                 params.len()
             )),
         };
-        let name = match node.form {
-            PATH if params.is_empty() && consts.is_empty() => base,
+        let name: Name = match node.form {
+            PATH if params.is_empty() && consts.is_empty() => Cow::Borrowed(base),
             PATH => {
-                let arguments: Vec<String> = params
+                let arguments: Vec<Name> = params
                     .into_iter()
-                    .chain(consts.iter().map(u64::to_string))
+                    .chain(consts.iter().map(|value| Cow::Owned(value.to_string())))
                     .collect();
-                format!("{base}<{}>", arguments.join(", "))
+                Cow::Owned(format!("{base}<{}>", arguments.join(", ")))
             }
             PATH_HIDDEN_LAST => match params.split_last() {
-                Some((_, [])) => base,
-                Some((_, named)) => format!("{base}<{}>", named.join(", ")),
+                Some((_, [])) => Cow::Borrowed(base),
+                Some((_, named)) => Cow::Owned(format!("{base}<{}>", named.join(", "))),
                 None => return Err("a type without the parameter its name leaves out".to_owned()),
             },
-            TUPLE if params.len() == 1 => format!("({},)", params[0]),
-            TUPLE if !params.is_empty() => format!("({})", params.join(", ")),
+            TUPLE if params.len() == 1 => Cow::Owned(format!("({},)", params[0])),
+            TUPLE if !params.is_empty() => Cow::Owned(format!("({})", params.join(", "))),
             TUPLE => return Err("a tuple without parameters".to_owned()),
             ARRAY => match consts {
-                [len] => format!("[{}; {len}]", one(&params)?),
+                [len] => Cow::Owned(format!("[{}; {len}]", one(&params)?)),
                 _ => return Err("an array without its one length".to_owned()),
             },
-            SLICE => format!("[{}]", one(&params)?),
-            REFERENCE => format!("&{}", one(&params)?),
+            SLICE => Cow::Owned(format!("[{}]", one(&params)?)),
+            REFERENCE => Cow::Owned(format!("&{}", one(&params)?)),
             FUNCTION => match params.split_first() {
-                Some((output, inputs)) if output == "()" => format!("fn({})", inputs.join(", ")),
-                Some((output, inputs)) => format!("fn({}) -> {output}", inputs.join(", ")),
+                Some((output, inputs)) if output == "()" => {
+                    Cow::Owned(format!("fn({})", inputs.join(", ")))
+                }
+                Some((output, inputs)) => {
+                    Cow::Owned(format!("fn({}) -> {output}", inputs.join(", ")))
+                }
                 None => return Err("a function type without its return type".to_owned()),
             },
             other => return Err(format!("a node has the unknown name form {other}")),
@@ -300,15 +310,15 @@ impl<M: Memory> Walk<'_, M> {
             LEAF => Kind::Leaf,
             OPAQUE => Kind::Opaque,
             STRUCT => Kind::Struct {
-                repr: Cow::Owned(self.text(node.repr, "a repr")?),
+                repr: Cow::Borrowed(self.text(node.repr, "a repr")?),
                 fields: self.fields(node.fields, true, depth)?,
             },
             _ => {
-                let repr = Cow::Owned(self.text(node.repr, "a repr")?);
+                let repr = Cow::Borrowed(self.text(node.repr, "a repr")?);
                 let mut variants = Vec::new();
                 for variant in self.items(node.variants, "an enum's variants")? {
                     variants.push(Variant {
-                        name: Cow::Owned(self.text(variant.name, "a variant's name")?),
+                        name: Cow::Borrowed(self.text(variant.name, "a variant's name")?),
                         discriminant: graph::discriminant(variant.discriminant),
                         fields: self.fields(variant.fields, false, depth)?,
                     });
@@ -317,7 +327,7 @@ impl<M: Memory> Walk<'_, M> {
             }
         };
         self.nodes[reserved.index()] = Some(Node {
-            name: Cow::Owned(name),
+            name,
             layout,
             params,
             kind,
@@ -341,7 +351,7 @@ impl<M: Memory> Walk<'_, M> {
                 });
             }
             read.push(Field {
-                name: Cow::Owned(self.text(field.name, "a field's name")?),
+                name: Cow::Borrowed(self.text(field.name, "a field's name")?),
                 offset: in_struct.then_some(field.offset),
                 ty: self.visit(field.ty, depth + 1)?,
             });
