@@ -122,7 +122,9 @@ fn glue(krate: &TokenStream, plugin: &Plugin<'_>) -> TokenStream {
     // code with its panics contained there.
     let state = plugin.state.map(|state| {
         quote! {
-            fn __mpplugin_state_shape(&self) -> ::core::option::Option<&'static [u8]> {
+            fn __mpplugin_state_shape(
+                &self,
+            ) -> ::core::option::Option<#private::ShapeRef> {
                 ::core::option::Option::Some(#private::state_shape::<#state>())
             }
 

@@ -37,7 +37,9 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"mpplugin");
 /// 6: the declaration carries the message and argument shapes as static
 /// node graphs ([`ShapeRef`]), which the host reads without calling the
 /// plugin.
-pub const ABI_VERSION: u32 = 6;
+/// 7: `Plugin`'s hidden state-shape method returns the root of the state's
+/// graph, not bytes the plugin encoded.
+pub const ABI_VERSION: u32 = 7;
 
 /// Every declaration's exported symbol starts with this; the loader looks for
 /// it among the library's exported symbols.

@@ -13,7 +13,7 @@ use std::task::{Context, Poll, Waker};
 
 use crate::exit::{Ending, Exit, PluginId};
 use crate::plugin::{Plugin, Saved};
-use crate::shape::TypeShape;
+use crate::shape::{ShapeRef, TypeShape};
 
 /// One replace on its way through a plugin's queue: the new plugin takes
 /// over before the message at position `at` (the count of messages written
@@ -299,11 +299,7 @@ pub(crate) fn hand_over<T: 'static>(
     };
     let refused = match new.__mpplugin_state_shape() {
         None => Some(Handover::NotRestored),
-        Some(shape) if Some(shape) == old_shape => None,
-        Some(shape) => Some(Handover::ShapeMismatch(shape_difference(
-            old_shape.unwrap_or_default(),
-            shape,
-        ))),
+        Some(shape) => state_shape_difference(old_shape, shape).map(Handover::ShapeMismatch),
     };
     if let Some(refused) = refused {
         // SAFETY: the state is the `Box` that `save` made, dropped once, by
@@ -311,8 +307,8 @@ pub(crate) fn hand_over<T: 'static>(
         let _ = unsafe { (state.drop)(state.state) };
         return (None, new, refused);
     }
-    // SAFETY: the new plugin's state has the saved state's shape (the same
-    // encoding), and the state is handed over once.
+    // SAFETY: the new plugin's state has the saved state's shape (equal
+    // encodings of the two graphs), and the state is handed over once.
     let handover = match unsafe { new.__mpplugin_restore(state.state) } {
         Ok(()) => Handover::Carried,
         Err(message) => Handover::RestorePanicked(message),
@@ -320,13 +316,25 @@ pub(crate) fn hand_over<T: 'static>(
     (None, new, handover)
 }
 
-/// How two encoded state shapes differ, as a refused load says it.
-fn shape_difference(old: &[u8], new: &[u8]) -> String {
-    match (TypeShape::decode(old), TypeShape::decode(new)) {
-        (Ok(old), Ok(new)) => match TypeShape::difference(&old, &new) {
-            Some(difference) => difference.to_string(),
-            None => "the two shapes are encoded differently".to_owned(),
-        },
-        (Err(error), _) | (_, Err(error)) => format!("a state shape is malformed: {error}"),
+/// How the old plugin's state shape and the new one's differ, as a refused
+/// load says it; `None` if they are the same. Both are read by the host out
+/// of the memory that holds them, every pointer checked, as a declaration's
+/// shapes are.
+fn state_shape_difference(old: Option<ShapeRef>, new: ShapeRef) -> Option<String> {
+    let read = |root| {
+        crate::load::state_shape(root)
+            .map_err(|reason| format!("a state shape is malformed: {reason}"))
+    };
+    let (old, new) = match (old.map(read), read(new)) {
+        (Some(Ok(old)), Ok(new)) => (old, new),
+        (None, _) => return Some("the old plugin declares no state shape".to_owned()),
+        (Some(Err(error)), _) | (_, Err(error)) => return Some(error),
+    };
+    if old == new {
+        return None;
     }
+    Some(match TypeShape::difference(&old, &new) {
+        Some(difference) => difference.to_string(),
+        None => "the two shapes are encoded differently".to_owned(),
+    })
 }

@@ -70,10 +70,11 @@ pub trait Plugin<T>: Send + 'static {
         crate::message::take_drop_panics()
     }
 
-    /// Not public API: the shape of the state the plugin restores from at a
-    /// reload, encoded; `None` if it declares none.
+    /// Not public API: the root of the shape graph of the state the plugin
+    /// restores from at a reload, which the host reads as it reads a
+    /// declaration's; `None` if it declares none.
     #[doc(hidden)]
-    fn __mpplugin_state_shape(&self) -> Option<&'static [u8]> {
+    fn __mpplugin_state_shape(&self) -> Option<crate::shape::ShapeRef> {
         None
     }
 

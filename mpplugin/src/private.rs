@@ -16,6 +16,7 @@ use crate::plugin::Plugin;
 use crate::plugin::panic_message;
 pub use crate::plugin::{Saved, SavedState};
 use crate::shape::Shape;
+pub use crate::shape::ShapeRef;
 
 /// A plugin built without an argument: from its `new()` or `Default`.
 pub trait Construct<T>: Plugin<T> + Sized {
@@ -233,10 +234,10 @@ pub unsafe fn restore<P, S>(
     }
 }
 
-/// `#[plugin]`'s state shape: `S`'s, encoded. The one place that asks for
-/// `S: Shape`, so that a state without it is one error.
-pub fn state_shape<S: Shape>() -> &'static [u8] {
-    crate::shape::encoded::<S>()
+/// `#[plugin]`'s state shape: the root of `S`'s graph. The one place that
+/// asks for `S: Shape`, so that a state without it is one error.
+pub const fn state_shape<S: Shape>() -> crate::shape::ShapeRef {
+    S::SHAPE
 }
 
 /// The message shape of a declaration, read as the loader reads it at

@@ -106,9 +106,11 @@ pub(super) unsafe fn describe(
     };
     let mut image = None;
     let mut type_shape = |field: &str, root: ShapeRef| {
-        plugin_shape(&mut image, declaration, root).map_err(|reason| LoadError::BadDeclaration {
-            path: path.to_owned(),
-            reason: format!("its {field}'s shape is malformed: {reason}"),
+        plugin_shape(&mut image, std::ptr::from_ref(declaration).cast(), root).map_err(|reason| {
+            LoadError::BadDeclaration {
+                path: path.to_owned(),
+                reason: format!("its {field}'s shape is malformed: {reason}"),
+            }
         })
     };
     let panic_strategy = match declaration.panic_strategy {
@@ -143,10 +145,11 @@ pub(super) unsafe fn describe(
 /// The shape at `root` in a library's memory, read once per root: a
 /// library is never unloaded, so an address never comes back as another
 /// graph, and a library of several plugins of one message type reads it
-/// once. `image` is the library's, found on the first read that needs it.
+/// once. `image` is that of the object holding `anchor` (the declaration),
+/// found on the first read that needs it.
 fn plugin_shape(
     image: &mut Option<Image>,
-    declaration: &PluginDeclaration,
+    anchor: *const c_void,
     root: ShapeRef,
 ) -> Result<TypeShape, String> {
     /// A list, not a `HashMap`: a process loads a few libraries.
@@ -163,8 +166,7 @@ fn plugin_shape(
     if let Some(shape) = known(&READ.lock().unwrap_or_else(PoisonError::into_inner)) {
         return Ok(shape);
     }
-    let image =
-        image.get_or_insert_with(|| Image::containing(std::ptr::from_ref(declaration).cast()));
+    let image = image.get_or_insert_with(|| Image::containing(anchor));
     let shape = TypeShape::from_nodes(walk::nodes(root, image)?);
     let mut read = READ.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(shape) = known(&read) {
@@ -174,6 +176,18 @@ fn plugin_shape(
     Ok(shape)
 }
 
+/// The shape of a plugin's reload state, read as the loader reads a
+/// declaration's shapes, in the memory of the object (library or host
+/// executable) that holds its root: a plugin hands over its root, never
+/// bytes it made.
+pub(crate) fn state_shape(root: ShapeRef) -> Result<TypeShape, String> {
+    let anchor = match root.lazy {
+        Some(lazy) => lazy as *const c_void,
+        None => root.node.cast(),
+    };
+    plugin_shape(&mut None, anchor, root)
+}
+
 /// A declaration's message shape, read as the loader reads it: for the
 /// load benchmark, which times it beside a fresh library's constructor.
 ///
@@ -181,7 +195,11 @@ fn plugin_shape(
 /// `declaration` is a declaration of this ABI, read by the caller from a
 /// library that stays loaded.
 pub(crate) unsafe fn message_shape(declaration: &PluginDeclaration) -> Result<TypeShape, String> {
-    plugin_shape(&mut None, declaration, declaration.message_shape)
+    plugin_shape(
+        &mut None,
+        std::ptr::from_ref(declaration).cast(),
+        declaration.message_shape,
+    )
 }
 
 /// The comparisons that need no message type: rustc, mpplugin version and

@@ -88,7 +88,7 @@ impl<T: 'static> Plugin<T> for LoadedPlugin<T> {
             .map_or(0, |plugin| plugin.__mpplugin_message_drop_panics())
     }
 
-    fn __mpplugin_state_shape(&self) -> Option<&'static [u8]> {
+    fn __mpplugin_state_shape(&self) -> Option<crate::shape::ShapeRef> {
         self.plugin
             .as_ref()
             .and_then(|plugin| plugin.__mpplugin_state_shape())

@@ -124,7 +124,7 @@ mod select;
 mod trust;
 
 use declaration::HostType;
-pub(crate) use declaration::message_shape;
+pub(crate) use declaration::{message_shape, state_shape};
 pub use dir::OpenedDir;
 pub use error::LoadError;
 pub(crate) use file::check_alone;

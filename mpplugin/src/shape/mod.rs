@@ -85,10 +85,10 @@
 //! Comparing a plugin's shape with the host's is then one `memcmp`, and
 //! only when the bytes differ does [`TypeShape::difference`] walk both to
 //! name the first difference as a path from the type down (`Msg.count`,
-//! `Op::Add`, `Msg.inner.scale`). The encoding crosses the boundary in one
-//! place still: a reload's state shape, which the plugin hands over as
-//! bytes ([`encoded`]) and the host decodes with [`TypeShape::decode`],
-//! checking every length, reference and string.
+//! `Op::Add`, `Msg.inner.scale`). A reload's state shape is read the same
+//! way: each plugin hands over the root of its state's graph, and the host
+//! reads both. [`TypeShape::decode`] reads the encoding back, checking every
+//! length, reference and string, for tools that keep shapes as bytes.
 //!
 //! # What stays unchecked
 //!
@@ -173,8 +173,7 @@ pub trait Shape: 'static {
 }
 
 /// [`TypeShape::of::<T>().encode()`](TypeShape::encode), made once per
-/// process and kept: what the host compares a plugin's shapes with, and what
-/// a plugin hands over as its reload state's shape.
+/// process and kept: what the host compares a plugin's shapes with.
 pub fn encoded<T: Shape + ?Sized>() -> &'static [u8] {
     static ENCODED: Mutex<Vec<(TypeId, &'static [u8])>> = Mutex::new(Vec::new());
     // A list, not a `HashMap`: a process has a few message types, and a fresh
