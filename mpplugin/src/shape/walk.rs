@@ -3,7 +3,8 @@
 //! ([`TypeShape::of`](super::TypeShape::of)) and a plugin's, in the
 //! plugin's memory, through a [`Memory`] that says how each pointer is
 //! read. The loader's `Memory` checks every pointer against the library's
-//! image; this file checks everything else (kinds, counts, parameters, text),
+//! image; this file checks everything else (kinds, counts, parameters, text,
+//! the length of the names it composes),
 //! so that a malformed graph is an error, never a crash or an endless walk.
 //!
 //! Names, field names and `repr`s are borrowed from the graph's memory (a
@@ -39,6 +40,11 @@ pub(crate) const MAX_ITEMS: usize = 1 << 16;
 pub(crate) const MAX_DEPTH: usize = 256;
 /// How many references a walk follows in all, met again or not.
 pub(crate) const MAX_REFERENCES: usize = 1 << 20;
+/// The longest full name of a type, in bytes: a name is composed from its
+/// parameters' names, which a malformed graph could make grow with each level.
+pub(crate) const MAX_NAME: usize = 1 << 16;
+/// How many bytes of names a walk composes in all.
+pub(crate) const MAX_NAMES: usize = 1 << 22;
 
 /// How a walk reads the memory a graph is in. Every method either returns
 /// data that lives for the rest of the process, or says why it cannot.
@@ -97,6 +103,7 @@ pub(crate) fn nodes(root: ShapeRef, memory: &mut impl Memory) -> Result<Vec<Node
         identities: Vec::new(),
         names: Vec::new(),
         references: 0,
+        composed: 0,
     };
     walk.visit(root, 0)?;
     Ok(walk
@@ -123,6 +130,8 @@ struct Walk<'m, M> {
     /// Full names made so far.
     names: Vec<(*const StaticNode, Name)>,
     references: usize,
+    /// Bytes of names composed so far.
+    composed: usize,
 }
 
 impl<M: Memory> Walk<'_, M> {
@@ -228,6 +237,18 @@ impl<M: Memory> Walk<'_, M> {
             params.push(self.name(param, depth + 1)?);
         }
         let consts = self.items(node.consts, "a type's constants")?;
+        // What the name will take, checked before it is made: a name is its
+        // base, its parameters' names and constants, and separators.
+        let length = params
+            .iter()
+            .fold(base.len() + 24 * consts.len() + 8, |length, param| {
+                length.saturating_add(param.len() + 2)
+            });
+        if length > MAX_NAME {
+            return Err(format!(
+                "a type's name would take more than {MAX_NAME} bytes"
+            ));
+        }
         let one = |params: &[Name]| match params {
             [one] => Ok(one.clone()),
             _ => Err(format!(
@@ -270,6 +291,14 @@ impl<M: Memory> Walk<'_, M> {
             },
             other => return Err(format!("a node has the unknown name form {other}")),
         };
+        if let Cow::Owned(composed) = &name {
+            self.composed += composed.len();
+            if self.composed > MAX_NAMES {
+                return Err(format!(
+                    "its types' names would take more than {MAX_NAMES} bytes"
+                ));
+            }
+        }
         self.names.push((address, name.clone()));
         Ok(name)
     }
@@ -366,5 +395,82 @@ fn form_name(form: u32) -> &'static str {
         SLICE => "[T]",
         REFERENCE => "&T",
         _ => "?",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A graph made at run time, freed when dropped (after the walk).
+    #[derive(Default)]
+    struct Graph {
+        nodes: Vec<*mut StaticNode>,
+        params: Vec<*mut [ShapeRef]>,
+    }
+
+    impl Graph {
+        /// A node named `name` with these parameters.
+        fn node(&mut self, name: &'static str, params: Vec<ShapeRef>) -> ShapeRef {
+            let params = Box::into_raw(params.into_boxed_slice());
+            self.params.push(params);
+            // SAFETY: the pointers are live allocations of their types, which
+            // the graph frees only when dropped, after the walk, as `Own`
+            // requires.
+            unsafe {
+                let node = Box::into_raw(Box::new(StaticNode::from_raw_parts(
+                    LEAF,
+                    PATH,
+                    StaticSlice::new(name.as_bytes()),
+                    1,
+                    8,
+                    8,
+                    StaticSlice::from_raw_parts(params.cast::<ShapeRef>(), params.len()),
+                    StaticSlice::new(&[]),
+                    None,
+                )));
+                self.nodes.push(node);
+                ShapeRef::from_raw_parts(node, None)
+            }
+        }
+    }
+
+    impl Drop for Graph {
+        fn drop(&mut self) {
+            // SAFETY: each pointer came from `Box::into_raw`, freed once.
+            unsafe {
+                self.nodes
+                    .drain(..)
+                    .for_each(|node| drop(Box::from_raw(node)));
+                self.params
+                    .drain(..)
+                    .for_each(|params| drop(Box::from_raw(params)));
+            }
+        }
+    }
+
+    #[test]
+    fn names_that_double_with_each_level_are_refused_not_built() {
+        // Each level names the one below twice: 2^40 bytes at the top.
+        let mut graph = Graph::default();
+        let mut shape = graph.node("a", Vec::new());
+        for _ in 0..40 {
+            shape = graph.node("n", vec![shape, shape]);
+        }
+        let error = nodes(shape, &mut Own).unwrap_err();
+        assert_eq!(
+            error,
+            format!("a type's name would take more than {MAX_NAME} bytes")
+        );
+    }
+
+    #[test]
+    fn a_graph_within_the_limits_is_read() {
+        let mut graph = Graph::default();
+        let leaf = graph.node("a", Vec::new());
+        let pair = graph.node("p", vec![leaf, leaf]);
+        let read = nodes(pair, &mut Own).unwrap();
+        assert_eq!(read.len(), 2);
+        assert_eq!(read[0].name, "p<a, a>");
     }
 }
