@@ -13,6 +13,14 @@
 //! counted handle to its [`PluginLibrary`] and drops the plugin before the
 //! handle, so that a future policy that closes libraries stays sound.
 //!
+//! This holds for a library refused after it was loaded, too (a malformed
+//! or different shape, another rustc, any check after `dlopen`): its
+//! initialisers have run, and what the loader read from it (the shapes it
+//! caches by address, names borrowed into the error it returns) must stay
+//! valid; were it closed, the next library mapped at its addresses would be
+//! taken for it. A refused file costs its mapping once: opening the same
+//! path again gets the loaded library back from the dynamic loader.
+//!
 //! Because a library stays loaded, opening the same path again while the file
 //! is unchanged (same device, inode, size and modification time) returns the
 //! library already opened, validated and checked, without reading the file
@@ -318,6 +326,11 @@ impl PluginLibrary {
                 path: path.to_owned(),
                 message: error.to_string(),
             })?;
+        // Never closed from here on, refused or not (module docs, "Library
+        // lifetime"): what was read from it (shapes cached by address, names
+        // borrowed into an error) stays valid, and no later library is mapped
+        // at its addresses.
+        let library = ManuallyDrop::new(library);
         let mut declarations = Vec::with_capacity(symbols.len());
         let mut plugins = Vec::with_capacity(symbols.len());
         for (symbol, symbol_size) in &symbols {
@@ -348,7 +361,7 @@ impl PluginLibrary {
         };
         Ok(Self {
             inner: Arc::new(LibraryInner {
-                _library: ManuallyDrop::new(library),
+                _library: library,
                 declarations,
                 plugins,
                 names,
