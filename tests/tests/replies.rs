@@ -2,8 +2,8 @@
 //! `Reply` on the std host, the tokio host and the process host; the demo's
 //! plugins answer from child processes; `Replies` closes once every plugin
 //! let go of its `Reply`, a crashed child included; an answer the host
-//! cannot read ends that child; and a `Reply` crosses nowhere but inside
-//! the process host's messages.
+//! cannot read (or whose decoding panics) ends that child; and a `Reply`
+//! crosses nowhere but inside the process host's messages.
 
 use std::path::Path;
 use std::sync::mpsc::{RecvError, TryRecvError};
@@ -185,6 +185,44 @@ fn an_answer_the_host_cannot_read_ends_that_child_not_the_host() {
         reason.contains("a reply does not decode as `fixture_process_types::Checked`"),
         "{reason}"
     );
+}
+
+#[test]
+fn an_answer_whose_deserialize_panics_ends_that_child_and_the_host_goes_on() {
+    let _watchdog = watchdog("a panicking answer".into(), Duration::from_secs(120));
+    let mut host = process_host();
+    host.attach(steady()).unwrap();
+    host.attach_with(crash(), &0_u8).unwrap();
+    host.send(Job::Add(13)).unwrap();
+    let (reply, replies) = reply::channel();
+    host.send(Job::AskUnlucky(reply)).unwrap();
+    // Decoding the crash plugin's answer panics on the thread that reads
+    // its child: the child is ended and lets go of the `Reply`, the steady
+    // plugin dropped its copy, so the channel closes.
+    assert!(drain(&replies).is_empty());
+    // Replies sent later are not held by the ended child, and the steady
+    // plugin answers them.
+    let (reply, replies) = reply::channel();
+    host.send(Job::Ask(reply)).unwrap();
+    assert_eq!(drain(&replies), [3]);
+    let exits = host.end();
+    let (steady, crashed) = (&exits[0], &exits[1]);
+    assert_eq!(
+        (&steady.ending, steady.handled, steady.unhandled),
+        (&Ending::Finished, 3, 0),
+        "{steady}"
+    );
+    assert_eq!(
+        crashed.ending,
+        Ending::Broken(
+            "the host panicked taking its answer as `fixture_process_types::Unlucky` (decoding it, or queueing it for the `Replies`): `Unlucky` panics reading 13"
+                .to_owned()
+        ),
+        "{crashed}"
+    );
+    // `Add` was handled; the child was ended reading the answer to
+    // `AskUnlucky`, and `Ask` found it gone.
+    assert_eq!((crashed.handled, crashed.unhandled), (1, 2), "{crashed}");
 }
 
 #[test]

@@ -51,7 +51,8 @@
 //! leaves an id and keeps the host's `Reply` in a registry; the child's copy
 //! sends each answer back over its socket, where a thread that reads that
 //! child decodes it into the host's [`Replies`](crate::reply::Replies) (an
-//! answer that does not decode ends that child, [`Ending::Broken`]). When
+//! answer that does not decode, or whose decoding panics, ends that child,
+//! [`Ending::Broken`]). When
 //! the child's last copy is gone, or the child ends in any way, it lets go
 //! of the id, so `Replies` closes and a host waiting on it never hangs. Nor
 //! does the message itself cross a thread in the host (only its bytes do),

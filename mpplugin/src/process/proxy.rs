@@ -327,10 +327,12 @@ impl Reader {
     }
 
     fn run(mut self) {
+        let _ended = Ended {
+            flow: Arc::clone(&self.flow),
+            shared: Arc::clone(&self.shared),
+            registry: Arc::clone(&self.registry),
+        };
         while self.read_one() {}
-        // Whatever it held, it answers no more.
-        self.registry.ended(self.shared.serial);
-        self.flow.close();
     }
 
     /// Reads one frame from the child and records it. Whether more may
@@ -433,6 +435,31 @@ impl Reader {
         self.shared.broken(reason);
         self.flow.close();
         let _ = io::copy(&mut self.reader, &mut io::sink());
+    }
+}
+
+/// Ends the child's part in the host when its reader's thread ends, however
+/// it ends: a panic on that thread (it runs the user's code, an answer's
+/// decoding among it) must not leave the child holding every `Reply` sent
+/// later, nor the proxy waiting on a window that no one acknowledges.
+struct Ended {
+    flow: Arc<Flow>,
+    shared: Arc<Shared>,
+    registry: Arc<Registry>,
+}
+
+impl Drop for Ended {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            // No one reads the child any more: it must not wait for ever.
+            self.shared
+                .broken("the host's thread that reads it panicked".to_owned());
+        }
+        // First: `ended` drops the last clones of `Reply`s, which runs
+        // wakers.
+        self.flow.close();
+        // Whatever it held, it answers no more.
+        self.registry.ended(self.shared.serial);
     }
 }
 

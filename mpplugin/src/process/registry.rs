@@ -4,12 +4,15 @@
 //! host's `Replies` stays open while a child may answer, and closes once
 //! every child that was sent the id has let go of it: by saying so, or by
 //! ending in any way (a crash included). Bookkeeping only: it reads no
-//! socket and starts nothing.
+//! socket and starts nothing, and runs no code of the user's (an answer's
+//! decoding, a `Reply`'s drop) while it holds its lock.
 
 use std::collections::{HashMap, HashSet};
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use crate::plugin::panic_message;
 use crate::reply::remote::Outgoing;
 
 /// One process host's registry. Children are told apart by a serial of
@@ -35,7 +38,8 @@ struct Entry {
 
 impl Registry {
     fn state(&self) -> MutexGuard<'_, State> {
-        // Nothing panics while holding it.
+        // Nothing panics while holding it: the user's code (an answer's
+        // decoding, a `Reply`'s drop) runs after it is released.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -94,17 +98,38 @@ impl Registry {
 
     /// Child `child` answers through `id` with `bytes`.
     ///
+    /// The answer is decoded and queued with no lock held, and a panic
+    /// there (the answer's `Deserialize` or `Drop`, a waiting task's waker:
+    /// the user's code) is caught: it is this child's answer that could not
+    /// be taken, and the caller ends the child, while the host and the
+    /// other children go on.
+    ///
     /// # Errors
     /// Why the answer is not the protocol's: an id the child does not hold,
-    /// or bytes that do not decode as the reply type.
+    /// or bytes that do not decode as the reply type, or decoding or
+    /// queueing them panicked.
     pub(crate) fn deliver(&self, child: u64, id: u64, bytes: &[u8]) -> Result<(), String> {
-        let state = self.state();
-        match state.entries.get(&id) {
-            Some(entry) if entry.holders.contains(&child) => (entry.outgoing.deliver)(bytes),
-            _ => Err(format!(
-                "it answered through reply id {id}, which it does not hold"
-            )),
-        }
+        let (answer, deliver) = {
+            let state = self.state();
+            match state.entries.get(&id) {
+                Some(entry) if entry.holders.contains(&child) => {
+                    (entry.outgoing.answer, Arc::clone(&entry.outgoing.deliver))
+                }
+                _ => {
+                    return Err(format!(
+                        "it answered through reply id {id}, which it does not hold"
+                    ));
+                }
+            }
+        };
+        // The clone is dropped inside too: when the registry let go of the
+        // entry meanwhile, it is the last one, and closes the channel.
+        panic::catch_unwind(AssertUnwindSafe(move || deliver(bytes))).unwrap_or_else(|payload| {
+            Err(format!(
+                "the host panicked taking its answer as `{answer}` (decoding it, or queueing it for the `Replies`): {}",
+                panic_message(payload)
+            ))
+        })
     }
 
     /// Child `child` let go of `id`.
@@ -135,6 +160,7 @@ impl Registry {
     }
 
     /// Child `child` ended: it takes nothing more and holds nothing more.
+    /// Never panics: it runs as a thread ends, maybe unwinding already.
     pub(crate) fn ended(&self, child: u64) {
         let removed: Vec<Entry> = {
             let mut state = self.state();
@@ -150,6 +176,10 @@ impl Registry {
                 .filter_map(|id| state.entries.remove(id))
                 .collect()
         };
-        drop(removed);
+        // One by one: a waker that panics as its channel closes (the panic
+        // hook has told of it) must not leave the others open.
+        for entry in removed {
+            let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(entry)));
+        }
     }
 }

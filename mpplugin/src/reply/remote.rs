@@ -31,14 +31,18 @@ use super::sink::Sink;
 /// how an answer that a child sends under that id reaches its channel.
 pub(crate) struct Outgoing {
     pub(crate) id: u64,
+    /// The answer's type, as `type_name` spells it.
+    pub(crate) answer: &'static str,
     /// Decodes an answer and queues it; the text says why it did not
     /// decode. Holds a clone of the `Reply`, so the channel stays open
-    /// while this lives.
+    /// while this lives. Runs the user's code (the answer's `Deserialize`
+    /// and `Drop`, a waiting task's waker), which may panic; shared, so
+    /// that it can be called with no lock held.
     pub(crate) deliver: Deliver,
 }
 
 /// Decodes an answer's bytes and queues the answer.
-pub(crate) type Deliver = Box<dyn Fn(&[u8]) -> Result<(), String> + Send + Sync>;
+pub(crate) type Deliver = Arc<dyn Fn(&[u8]) -> Result<(), String> + Send + Sync>;
 
 impl fmt::Debug for Outgoing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -115,7 +119,8 @@ impl<R: Serialize + DeserializeOwned + Send + 'static> Serialize for Reply<R> {
                 let reply = self.clone();
                 met.push(Outgoing {
                     id,
-                    deliver: Box::new(move |bytes| {
+                    answer: type_name::<R>(),
+                    deliver: Arc::new(move |bytes| {
                         let value = postcard::from_bytes::<R>(bytes).map_err(|error| {
                             format!("a reply does not decode as `{}`: {error}", type_name::<R>())
                         })?;
