@@ -92,20 +92,6 @@ impl StrRef {
             len: text.len(),
         }
     }
-
-    /// The string, if it is UTF-8.
-    ///
-    /// # Safety
-    /// `ptr` must point to `len` initialised bytes that live and do not
-    /// change for `'a`.
-    pub(crate) unsafe fn to_str<'a>(self) -> Option<&'a str> {
-        if self.len == 0 {
-            return Some("");
-        }
-        // SAFETY: the caller guarantees `len` readable bytes at `ptr`.
-        let bytes = unsafe { std::slice::from_raw_parts(self.ptr, self.len) };
-        std::str::from_utf8(bytes).ok()
-    }
 }
 
 /// A type's name, size and alignment: the identity the loader compares.

@@ -171,6 +171,14 @@ pub fn malformed_shape(case: &str) -> &'static Path {
     built_aside(&MALFORMED, "shape-malformed", Some(case))
 }
 
+/// The build of fixture `declaration-outside` with feature `case`
+/// (`name-outside`, `version-outside`, `type-name-outside-code`), copied
+/// aside as [`drifted`] builds are.
+pub fn declaration_outside(case: &str) -> &'static Path {
+    static BUILT: Mutex<Option<HashMap<Option<String>, &'static Path>>> = Mutex::new(None);
+    built_aside(&BUILT, "declaration-outside", Some(case))
+}
+
 /// Fixture `fixture-<name>` built with `feature` in a cargo invocation of
 /// its own, copied to `<name>/<feature>/` of [`target_dir`] once per test
 /// process (cargo writes every build to one path).

@@ -11,7 +11,7 @@ use std::path::Path;
 use fixture_drift_types::{Config, Foreign, Inner, Msg, Op, Wrapper};
 use mpplugin::shape::ShapeDifference;
 use mpplugin::{LoadError, Message, Plugin, PluginLibrary, load_with};
-use mpplugin_tests::fixtures::{drifted, malformed_shape};
+use mpplugin_tests::fixtures::{declaration_outside, drifted, malformed_shape};
 
 fn open(path: &Path) -> Result<PluginLibrary, LoadError> {
     // SAFETY: the fixtures are built from this repository's source by the
@@ -251,5 +251,41 @@ fn a_lazy_shape_whose_function_is_not_the_librarys_is_refused_uncalled() {
     assert_eq!(
         without_addresses(&malformed("lazy-outside-code")),
         "a lazy shape's function at 0xADDR is outside the library's code"
+    );
+}
+
+/// The reason `declaration-outside` built with `case` is refused for, at
+/// open.
+fn outside(case: &str) -> String {
+    let error = open(declaration_outside(case)).unwrap_err();
+    let LoadError::BadDeclaration { reason, .. } = error else {
+        panic!("expected BadDeclaration for {case}, got {error:?}");
+    };
+    reason
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_declaration_string_outside_the_library_is_refused_unread() {
+    assert_eq!(
+        outside("name-outside"),
+        "its name at 0x1000 (4 bytes) is outside the library's readable memory"
+    );
+    assert_eq!(
+        without_addresses(&outside("version-outside")),
+        format!(
+            "its version at 0xADDR ({} bytes) is outside the library's readable memory",
+            1u64 << 40
+        )
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_type_name_function_that_is_not_the_librarys_is_refused_uncalled() {
+    // Its function is libc's `abort`: called, it would end this process.
+    assert_eq!(
+        without_addresses(&outside("type-name-outside-code")),
+        "its message type's name function at 0xADDR is outside the library's code"
     );
 }

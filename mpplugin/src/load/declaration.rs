@@ -3,8 +3,9 @@
 //! types and shapes into a [`PluginInfo`]), and comparing that with the host
 //! (rustc, mpplugin version, target, message and argument types and shapes,
 //! panic strategy). This file holds the loader's unsafe reads of the
-//! declaration; the shapes' graphs are read through `image.rs`, which checks
-//! every pointer they hold. It never opens a file, and calls into the
+//! declaration itself; its strings, type-name functions and shape graphs are
+//! read through `image.rs`, which checks every pointer before it is read or
+//! called. It never opens a file, and calls into the
 //! library only for what the declaration hands over through functions (type
 //! names, and the few shapes read lazily); the constructor call is the
 //! pipeline's, in `mod.rs`.
@@ -87,30 +88,34 @@ pub(super) unsafe fn describe(
     symbol: &str,
     declaration: &PluginDeclaration,
 ) -> Result<PluginInfo, LoadError> {
+    let bad = |reason: String| LoadError::BadDeclaration {
+        path: path.to_owned(),
+        reason,
+    };
+    // Every string and function of the declaration is checked against the
+    // library's memory before it is read or called, as its shapes are.
+    let image = Image::containing(std::ptr::from_ref(declaration).cast());
     let text = |field: &str, value: StrRef| {
-        // SAFETY: a declaration's strings are string literals of the library,
-        // which stays loaded.
-        unsafe { value.to_str() }
+        image
+            .text(value, &format!("its {field}"))
             .map(str::to_owned)
-            .ok_or_else(|| LoadError::BadDeclaration {
-                path: path.to_owned(),
-                reason: format!("its {field} is not UTF-8"),
-            })
+            .map_err(bad)
     };
     let type_info = |field: &str, descriptor: &TypeDescriptor| {
         Ok::<_, LoadError>(TypeInfo {
-            name: text(field, (descriptor.name)())?,
+            name: image
+                .type_name(descriptor.name, &format!("its {field}"))
+                .map_err(bad)?
+                .to_owned(),
             size: descriptor.size,
             align: descriptor.align,
         })
     };
-    let mut image = None;
+    let mut shapes_image = image.clone();
     let mut type_shape = |field: &str, root: ShapeRef| {
-        plugin_shape(&mut image, std::ptr::from_ref(declaration).cast(), root).map_err(|reason| {
-            LoadError::BadDeclaration {
-                path: path.to_owned(),
-                reason: format!("its {field}'s shape is malformed: {reason}"),
-            }
+        plugin_shape(&mut shapes_image, root).map_err(|reason| LoadError::BadDeclaration {
+            path: path.to_owned(),
+            reason: format!("its {field}'s shape is malformed: {reason}"),
         })
     };
     let panic_strategy = match declaration.panic_strategy {
@@ -145,13 +150,8 @@ pub(super) unsafe fn describe(
 /// The shape at `root` in a library's memory, read once per root: a
 /// library is never unloaded, so an address never comes back as another
 /// graph, and a library of several plugins of one message type reads it
-/// once. `image` is that of the object holding `anchor` (the declaration),
-/// found on the first read that needs it.
-fn plugin_shape(
-    image: &mut Option<Image>,
-    anchor: *const c_void,
-    root: ShapeRef,
-) -> Result<TypeShape, String> {
+/// once. `image` is that of the object holding the declaration.
+fn plugin_shape(image: &mut Image, root: ShapeRef) -> Result<TypeShape, String> {
     /// A list, not a `HashMap`: a process loads a few libraries.
     static READ: Mutex<Vec<((usize, usize), TypeShape)>> = Mutex::new(Vec::new());
     let key = (
@@ -166,7 +166,6 @@ fn plugin_shape(
     if let Some(shape) = known(&READ.lock().unwrap_or_else(PoisonError::into_inner)) {
         return Ok(shape);
     }
-    let image = image.get_or_insert_with(|| Image::containing(anchor));
     let shape = TypeShape::from_nodes(walk::nodes(root, image)?);
     let mut read = READ.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(shape) = known(&read) {
@@ -185,7 +184,7 @@ pub(crate) fn state_shape(root: ShapeRef) -> Result<TypeShape, String> {
         Some(lazy) => lazy as *const c_void,
         None => root.node.cast(),
     };
-    plugin_shape(&mut None, anchor, root)
+    plugin_shape(&mut Image::containing(anchor), root)
 }
 
 /// A declaration's message shape, read as the loader reads it: for the
@@ -196,8 +195,7 @@ pub(crate) fn state_shape(root: ShapeRef) -> Result<TypeShape, String> {
 /// library that stays loaded.
 pub(crate) unsafe fn message_shape(declaration: &PluginDeclaration) -> Result<TypeShape, String> {
     plugin_shape(
-        &mut None,
-        std::ptr::from_ref(declaration).cast(),
+        &mut Image::containing(std::ptr::from_ref(declaration).cast()),
         declaration.message_shape,
     )
 }

@@ -1,5 +1,6 @@
-//! A loaded library's memory as the loader reads its shape graphs: every
-//! pointer the graph holds is checked before it is followed. On Linux the
+//! A loaded library's memory as the loader reads its declaration's strings
+//! and shape graphs: every pointer they hold is checked before it is
+//! followed, every function before it is called. On Linux the
 //! checks are against the library's own mapping, as the dynamic loader
 //! reports it (`dl_iterate_phdr`): a node, a slice or a string must lie, all
 //! of it, inside one readable `PT_LOAD` segment of the object that holds the
@@ -23,6 +24,7 @@ use crate::shape::{ShapeRef, StaticNode, StaticSlice, StaticText};
 type Ranges = Vec<(usize, usize)>;
 
 /// The parts of one loaded object that its shapes may point to.
+#[derive(Clone)]
 pub(super) struct Image {
     readable: Ranges,
     executable: Ranges,
@@ -80,6 +82,38 @@ impl Image {
             ));
         }
         Ok(())
+    }
+}
+
+impl Image {
+    /// A string of the declaration, checked as a graph's text is: inside
+    /// the library's readable memory, and UTF-8.
+    pub(super) fn text(&self, text: StrRef, what: &str) -> Result<&'static str, String> {
+        if text.len == 0 {
+            return Ok("");
+        }
+        if text.len > isize::MAX as usize {
+            return Err(format!("{what} claims {} bytes", text.len));
+        }
+        self.check(text.ptr as usize, text.len, 1, what)?;
+        // SAFETY: `len` bytes at `ptr` lie inside a readable segment of a
+        // library that is never unloaded (checked just now, on Linux;
+        // elsewhere the declaration's strings are trusted).
+        let bytes = unsafe { std::slice::from_raw_parts(text.ptr, text.len) };
+        std::str::from_utf8(bytes).map_err(|_| format!("{what} is not UTF-8"))
+    }
+
+    /// The name a declaration's type-name function returns, the function
+    /// checked to be the library's code before it is called.
+    pub(super) fn type_name(
+        &self,
+        name: extern "C" fn() -> StrRef,
+        what: &str,
+    ) -> Result<&'static str, String> {
+        self.check_code(name as usize, &format!("{what}'s name function"))?;
+        // The library's own code, which the caller of `open` trusts to run
+        // (the declaration's type-name functions are mpplugin's).
+        self.text(name(), &format!("{what}'s name"))
     }
 }
 
