@@ -380,6 +380,10 @@ impl Answers {
 }
 
 impl Link for Answers {
+    fn largest_answer(&self) -> usize {
+        wire::MAX_ANSWER
+    }
+
     fn reply(&self, id: u64, bytes: &[u8]) -> bool {
         self.write(&wire::reply(id, bytes))
     }

@@ -47,6 +47,13 @@ pub(crate) const RELEASE: u8 = 20;
 /// garbage, not as a reason to allocate.
 pub(crate) const MAX_FROM_CHILD: u32 = 64 << 20;
 
+/// Bytes of a [`REPLY`] body before the answer: the `Reply`'s id.
+const REPLY_ID: usize = 8;
+
+/// The largest answer's encoding a child may send through a `Reply`: what
+/// fits beside the id in a body the host reads.
+pub(crate) const MAX_ANSWER: usize = MAX_FROM_CHILD as usize - REPLY_ID;
+
 /// A frame of `kind` around `body`.
 pub(crate) fn frame(kind: u8, body: &[u8]) -> Vec<u8> {
     let length = u32::try_from(body.len()).expect("mpplugin: a control frame over 4 GiB");
@@ -99,7 +106,7 @@ pub(crate) fn read_frame(reader: &mut impl Read, limit: u32) -> io::Result<Optio
 /// A [`REPLY`] frame: the `Reply`'s id (8 bytes little-endian), then the
 /// answer's postcard encoding.
 pub(crate) fn reply(id: u64, answer: &[u8]) -> Vec<u8> {
-    let mut body = Vec::with_capacity(8 + answer.len());
+    let mut body = Vec::with_capacity(REPLY_ID + answer.len());
     body.extend_from_slice(&id.to_le_bytes());
     body.extend_from_slice(answer);
     frame(REPLY, &body)
@@ -107,7 +114,7 @@ pub(crate) fn reply(id: u64, answer: &[u8]) -> Vec<u8> {
 
 /// Reads [`reply`]'s body back: the id and the answer's encoding.
 pub(crate) fn read_reply(body: &[u8]) -> Option<(u64, &[u8])> {
-    let (id, answer) = body.split_first_chunk::<8>()?;
+    let (id, answer) = body.split_first_chunk::<REPLY_ID>()?;
     Some((u64::from_le_bytes(*id), answer))
 }
 
@@ -241,6 +248,18 @@ mod tests {
         assert_eq!((kind, read_release(&body)), (RELEASE, Some(7)));
         assert_eq!(read_reply(&[1, 2]), None);
         assert_eq!(read_release(&[1, 2, 3, 4, 5, 6, 7, 8, 9]), None);
+    }
+
+    #[test]
+    fn the_largest_answer_is_the_largest_reply_the_host_reads() {
+        // The largest fills the host's limit exactly, beside its id...
+        assert_eq!(u32::try_from(REPLY_ID + MAX_ANSWER), Ok(MAX_FROM_CHILD));
+        // ...and one byte more is refused (from the header alone: nothing
+        // is allocated).
+        let body = u32::try_from(REPLY_ID + MAX_ANSWER + 1).unwrap();
+        let header = [&body.to_le_bytes()[..], &[REPLY]].concat();
+        let refused = read_frame(&mut header.as_slice(), MAX_FROM_CHILD).unwrap_err();
+        assert_eq!(refused.kind(), io::ErrorKind::InvalidData);
     }
 
     #[test]

@@ -107,9 +107,10 @@ impl<R> Reply<R> {
     /// [`Replies`] is gone.
     ///
     /// # Errors
-    /// The value, back: the [`Replies`] is gone (in-process), or the value
-    /// did not serialise, or the host could not be written to (in a child
-    /// process).
+    /// The value, back: the [`Replies`] is gone (in-process); or, in a
+    /// child process, the value did not serialise, or its encoding is
+    /// larger than the process host takes from a child (64 MiB less 8
+    /// bytes), or the host could not be written to.
     pub fn send(&self, value: R) -> Result<(), SendError<R>> {
         self.sink.send(value).map_err(SendError)
     }

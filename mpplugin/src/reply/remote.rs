@@ -54,6 +54,8 @@ impl fmt::Debug for Outgoing {
 
 /// A child's way back to its host, for the `Reply`s it deserialised.
 pub(crate) trait Link: Send + Sync {
+    /// The largest encoding of an answer that the host takes, in bytes.
+    fn largest_answer(&self) -> usize;
     /// Sends an answer's encoding under `id`; whether it was written.
     fn reply(&self, id: u64, bytes: &[u8]) -> bool;
     /// The last clone of `id`'s `Reply` in this child is gone.
@@ -168,7 +170,14 @@ struct Remote<R> {
 impl<R: Serialize> Sink<R> for Remote<R> {
     fn send(&self, value: R) -> Result<(), R> {
         match postcard::to_allocvec(&value) {
-            Ok(bytes) if self.link.reply(self.id, &bytes) => Ok(()),
+            // Past the largest the host would take the child for broken
+            // after `Ok` here: the value comes back instead.
+            Ok(bytes)
+                if bytes.len() <= self.link.largest_answer()
+                    && self.link.reply(self.id, &bytes) =>
+            {
+                Ok(())
+            }
             _ => Err(value),
         }
     }
@@ -199,7 +208,15 @@ mod tests {
     #[derive(Default)]
     struct Recorded(Mutex<Vec<(u64, Option<Vec<u8>>)>>);
 
+    /// The largest answer a [`Recorded`] link takes: a `String` of 15 bytes
+    /// (their length is one byte of the encoding).
+    const RECORDED_LARGEST: usize = 16;
+
     impl Link for Recorded {
+        fn largest_answer(&self) -> usize {
+            RECORDED_LARGEST
+        }
+
         fn reply(&self, id: u64, bytes: &[u8]) -> bool {
             self.0.lock().unwrap().push((id, Some(bytes.to_vec())));
             true
@@ -241,5 +258,24 @@ mod tests {
         assert!(error.contains("alloc::string::String"), "{error}");
         drop(outgoing);
         assert!(replies.recv().is_err(), "the host's last clone is gone");
+    }
+
+    #[test]
+    fn an_answer_larger_than_the_host_takes_comes_back_and_is_not_written() {
+        let (reply, _replies) = reply::channel::<String>();
+        let (bytes, met) = serialising(|| postcard::to_allocvec(&reply).unwrap());
+        let recorded = Arc::new(Recorded::default());
+        let link: Arc<dyn Link> = recorded.clone();
+        let copy: Reply<String> = deserialising(&link, || postcard::from_bytes(&bytes).unwrap());
+
+        let largest = "x".repeat(RECORDED_LARGEST - 1);
+        copy.send(largest.clone()).unwrap();
+        let over = "x".repeat(RECORDED_LARGEST);
+        assert_eq!(copy.send(over.clone()).unwrap_err().0, over);
+        let events = recorded.0.lock().unwrap().clone();
+        let id = met[0].id;
+        let written = postcard::to_allocvec(&largest).unwrap();
+        assert_eq!(written.len(), RECORDED_LARGEST);
+        assert_eq!(events, [(id, Some(written))], "only the answer that fits");
     }
 }
