@@ -6,13 +6,20 @@
 //! parse asked for the whole claim, and was refused only where that
 //! allocation failed (not under `vm.overcommit_memory=1`, nor under a
 //! sanitizer's allocator, and never for 1 GiB).
+//!
+//! Reading a shape graph likewise asks for little more than the names it
+//! may compose: a graph made in safe code whose thousands of parameters
+//! each have a name near the bound is refused having copied a few of them,
+//! not all.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use mpplugin::load::READ_LIMIT;
+use mpplugin::shape::{self, ShapeRef, StaticNode, TypeShape};
 use mpplugin::{LoadError, PluginLibrary};
 use mpplugin_tests::fixtures::fixture;
 use mpplugin_tests::scratch::Scratch;
@@ -41,6 +48,9 @@ impl Counting {
     /// Runs `f`, and returns what it returned with the largest request and
     /// the total it asked for.
     fn measure<R>(f: impl FnOnce() -> R) -> (R, u64, u64) {
+        // One measure at a time: the counts are global.
+        static ONE: Mutex<()> = Mutex::new(());
+        let _one = ONE.lock().unwrap_or_else(PoisonError::into_inner);
         LARGEST.store(0, Ordering::Relaxed);
         TOTAL.store(0, Ordering::Relaxed);
         MEASURING.with(|measuring| measuring.set(true));
@@ -121,7 +131,6 @@ fn open(path: &Path) -> Result<PluginLibrary, LoadError> {
     unsafe { PluginLibrary::open(path) }
 }
 
-/// One test function: the counts are global, and tests run in parallel.
 #[test]
 #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
 fn a_hostile_symbol_table_is_refused_without_allocating_its_claim() {
@@ -154,5 +163,54 @@ fn a_hostile_symbol_table_is_refused_without_allocating_its_claim() {
     assert!(
         largest <= READ_LIMIT && total <= READ_LIMIT,
         "{largest} {total}"
+    );
+}
+
+/// A name of 65000 bytes, near the 64 KiB a type's name may take.
+const LONG: &str = {
+    static BYTES: [u8; 65000] = [b'q'; 65000];
+    match std::str::from_utf8(&BYTES) {
+        Ok(text) => text,
+        Err(_) => panic!("ASCII"),
+    }
+};
+static LONG_NAMED: StaticNode = StaticNode::leaf(LONG, Some(shape::Layout::of::<u8>()), &[]);
+/// `p<qqq...>`: a composed name of 65003 bytes.
+static WRAPPED: StaticNode = StaticNode::leaf(
+    "p",
+    Some(shape::Layout::of::<u8>()),
+    &[ShapeRef::new(&LONG_NAMED)],
+);
+static MANY: [ShapeRef; 1 << 13] = [ShapeRef::new(&WRAPPED); 1 << 13];
+/// A type with 8192 parameters, each named with 65003 bytes.
+static ROOT: StaticNode = StaticNode::leaf("r", Some(shape::Layout::of::<u8>()), &MANY);
+
+struct ManyLongParameters;
+
+impl mpplugin::Shape for ManyLongParameters {
+    const SHAPE: ShapeRef = ShapeRef::new(&ROOT);
+}
+
+#[test]
+fn a_name_of_many_long_parameters_is_refused_having_copied_few_of_them() {
+    // `TypeShape::of` panics on a malformed graph of the host's own; the
+    // default hook's backtrace would count tens of megabytes of its own.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let (read, _, total) = Counting::measure(|| {
+        std::panic::catch_unwind(TypeShape::of::<ManyLongParameters>)
+            .map_err(|panic| panic.downcast_ref::<String>().cloned().unwrap_or_default())
+    });
+    std::panic::set_hook(hook);
+    let reason = read.expect_err("a name of 512 MiB is refused");
+    assert!(
+        reason.ends_with("a type's name would take more than 65536 bytes"),
+        "{reason}"
+    );
+    // Before, every parameter's name was copied before the length was
+    // checked: 8192 copies, 532 MB.
+    assert!(
+        total < 16 << 20,
+        "reading the graph asked for {total} bytes in all"
     );
 }

@@ -231,23 +231,25 @@ impl<M: Memory> Walk<'_, M> {
             }
             None => self.text(node.name, "a type's name")?,
         };
+        let consts = self.items(node.consts, "a type's constants")?;
+        // What the name will take, checked before it is made and as each
+        // parameter's name is added (not once all are copied: thousands of
+        // names near the bound would be gigabytes): a name is its base, its
+        // parameters' names and constants, and separators.
+        let too_long = || format!("a type's name would take more than {MAX_NAME} bytes");
+        let mut length = base.len() + 24 * consts.len() + 8;
+        if length > MAX_NAME {
+            return Err(too_long());
+        }
         let mut params = Vec::new();
         for &param in self.items(node.params, "a type's parameters")? {
             let param = self.resolve(param)?;
-            params.push(self.name(param, depth + 1)?);
-        }
-        let consts = self.items(node.consts, "a type's constants")?;
-        // What the name will take, checked before it is made: a name is its
-        // base, its parameters' names and constants, and separators.
-        let length = params
-            .iter()
-            .fold(base.len() + 24 * consts.len() + 8, |length, param| {
-                length.saturating_add(param.len() + 2)
-            });
-        if length > MAX_NAME {
-            return Err(format!(
-                "a type's name would take more than {MAX_NAME} bytes"
-            ));
+            let param = self.name(param, depth + 1)?;
+            length = length.saturating_add(param.len() + 2);
+            if length > MAX_NAME {
+                return Err(too_long());
+            }
+            params.push(param);
         }
         let one = |params: &[Name]| match params {
             [one] => Ok(one.clone()),
