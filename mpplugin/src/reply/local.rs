@@ -52,7 +52,8 @@ impl<R> Channel<R> {
     }
 
     fn state(&self) -> MutexGuard<'_, State<R>> {
-        // Nothing panics while holding it (a waker's `wake` is called after).
+        // Nothing panics while holding it: a waker's `wake`, clone and drop,
+        // and a value's drop, run after it is released.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -86,33 +87,37 @@ impl<R> Channel<R> {
 
     /// The receiver is gone: what is queued and what comes is dropped.
     pub(crate) fn deafen(&self) {
-        let queued = {
+        let (queued, waker) = {
             let mut state = self.state();
             state.deaf = true;
-            state.waker = None;
-            std::mem::take(&mut state.queue)
+            (std::mem::take(&mut state.queue), state.waker.take())
         };
-        // Dropped outside the lock: a value's `Drop` may be anything.
+        // Dropped outside the lock: a value's `Drop` may be anything, and
+        // so may a waker's (the executor's code).
         drop(queued);
+        drop(waker);
     }
 
     /// A value if one is queued, without waiting; with `waker`, the task to
     /// wake when one arrives (or the channel closes).
     pub(crate) fn try_take(&self, waker: Option<&Waker>) -> Received<R> {
+        // Cloned before the lock, and whichever waker is not kept dropped
+        // after it: a waker's clone and drop are the executor's code.
+        let mut waker = waker.cloned();
         let mut state = self.state();
-        if let Some(value) = state.queue.pop_front() {
-            return Received::Value(value);
-        }
-        if state.closed {
-            return Received::Closed;
-        }
-        if let Some(waker) = waker {
-            match &mut state.waker {
-                Some(kept) => kept.clone_from(waker),
-                none => *none = Some(waker.clone()),
+        let received = if let Some(value) = state.queue.pop_front() {
+            Received::Value(value)
+        } else if state.closed {
+            Received::Closed
+        } else {
+            if waker.is_some() {
+                std::mem::swap(&mut state.waker, &mut waker);
             }
-        }
-        Received::Empty
+            Received::Empty
+        };
+        drop(state);
+        drop(waker);
+        received
     }
 
     /// Waits for a value until `deadline` (for ever without one).
@@ -160,5 +165,65 @@ impl<R> Drop for Local<R> {
 impl<R: Send> Sink<R> for Local<R> {
     fn send(&self, value: R) -> Result<(), R> {
         self.channel.push(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Weak;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Wake;
+
+    use super::*;
+
+    /// A task's waker that, when dropped, notes whether its channel's lock
+    /// was held: the executor's code must not run under it.
+    struct Probe {
+        channel: Weak<Channel<u8>>,
+        dropped: Arc<AtomicUsize>,
+        under_lock: Arc<AtomicUsize>,
+    }
+
+    impl Wake for Probe {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    impl Drop for Probe {
+        fn drop(&mut self) {
+            self.dropped.fetch_add(1, Ordering::SeqCst);
+            let channel = self.channel.upgrade().expect("the test keeps the channel");
+            if channel.state.try_lock().is_err() {
+                self.under_lock.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    #[test]
+    fn a_waker_is_dropped_outside_the_lock_when_replaced_and_when_the_receiver_goes() {
+        let channel = Channel::<u8>::new();
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let under_lock = Arc::new(AtomicUsize::new(0));
+        let waker = || {
+            Waker::from(Arc::new(Probe {
+                channel: Arc::downgrade(&channel),
+                dropped: Arc::clone(&dropped),
+                under_lock: Arc::clone(&under_lock),
+            }))
+        };
+        let first = waker();
+        assert!(matches!(channel.try_take(Some(&first)), Received::Empty));
+        drop(first);
+        // Another task polls: the channel's clone of the first is the last.
+        let second = waker();
+        assert!(matches!(channel.try_take(Some(&second)), Received::Empty));
+        drop(second);
+        assert_eq!(dropped.load(Ordering::SeqCst), 1, "the first replaced");
+        channel.deafen();
+        assert_eq!(
+            dropped.load(Ordering::SeqCst),
+            2,
+            "the second with the receiver"
+        );
+        assert_eq!(under_lock.load(Ordering::SeqCst), 0);
     }
 }
