@@ -7,11 +7,13 @@
 //! wrong.
 
 use std::path::Path;
+use std::time::Duration;
 
 use fixture_drift_types::{Config, Foreign, Inner, Msg, Op, Wrapper};
 use mpplugin::shape::ShapeDifference;
 use mpplugin::{LoadError, Message, Plugin, PluginLibrary, load_with};
 use mpplugin_tests::fixtures::{declaration_outside, drifted, malformed_shape};
+use mpplugin_tests::watchdog::watchdog;
 
 fn open(path: &Path) -> Result<PluginLibrary, LoadError> {
     // SAFETY: the fixtures are built from this repository's source by the
@@ -252,6 +254,19 @@ fn a_lazy_shape_whose_function_is_not_the_librarys_is_refused_uncalled() {
         without_addresses(&malformed("lazy-outside-code")),
         "a lazy shape's function at 0xADDR is outside the library's code"
     );
+}
+
+#[test]
+fn a_graph_of_one_identity_at_many_addresses_is_refused_without_reading_it_all() {
+    // 65536 fields whose types lie at as many addresses of zeroed memory,
+    // each a valid node of one identity. Read whole with an address list
+    // searched at each, this took minutes at the reference limit.
+    let done = watchdog(
+        "reading a graph of 65536 addresses".to_owned(),
+        Duration::from_secs(120),
+    );
+    assert_eq!(malformed("many-zeroed"), "more than 4096 types");
+    drop(done);
 }
 
 /// The reason `declaration-outside` built with `case` is refused for, at

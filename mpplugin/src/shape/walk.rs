@@ -22,6 +22,9 @@
 //! process by safe code.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::collections::hash_map::DefaultHasher;
+use std::hash::BuildHasherDefault;
 
 use super::describe::{Field, Kind, Layout, Node, TypeRef, Variant};
 use super::graph::{
@@ -99,9 +102,9 @@ pub(crate) fn nodes(root: ShapeRef, memory: &mut impl Memory) -> Result<Vec<Node
     let mut walk = Walk {
         memory,
         nodes: Vec::new(),
-        addresses: Vec::new(),
-        identities: Vec::new(),
-        names: Vec::new(),
+        addresses: Map::default(),
+        identities: Map::default(),
+        names: Map::default(),
         references: 0,
         composed: 0,
     };
@@ -120,15 +123,22 @@ type Identity = (u32, Name, Option<Layout>);
 /// process: a library is never unloaded) unless it had to be composed.
 type Name = Cow<'static, str>;
 
+/// A `HashMap` with fixed keys: a fresh plugin's first `HashMap` with
+/// `RandomState` would ask the kernel for random keys, and what is hashed
+/// here is no one's choice but the graph's (a malformed graph may make
+/// collisions; it is bounded by [`MAX_REFERENCES`] all the same).
+type Map<K, V> = HashMap<K, V, BuildHasherDefault<DefaultHasher>>;
+
 struct Walk<'m, M> {
     memory: &'m mut M,
     nodes: Vec<Option<Node>>,
-    /// A list, not a `HashMap`: a shape has tens of types, and a fresh
-    /// plugin's first `HashMap` asks the kernel for random keys.
-    addresses: Vec<(*const StaticNode, TypeRef)>,
-    identities: Vec<(Identity, TypeRef)>,
+    /// Maps, not lists: a malformed graph may hold thousands of addresses
+    /// (zeroed memory is a node every 8 bytes), and a list searched at each
+    /// would make the walk quadratic.
+    addresses: Map<*const StaticNode, TypeRef>,
+    identities: Map<Identity, TypeRef>,
     /// Full names made so far.
-    names: Vec<(*const StaticNode, Name)>,
+    names: Map<*const StaticNode, Name>,
     references: usize,
     /// Bytes of names composed so far.
     composed: usize,
@@ -215,7 +225,7 @@ impl<M: Memory> Walk<'_, M> {
 
     /// The type's full name: `alloc::vec::Vec<my::Msg>`, `[u8; 4]`.
     fn name(&mut self, address: *const StaticNode, depth: usize) -> Result<Name, String> {
-        if let Some((_, name)) = self.names.iter().find(|(known, _)| *known == address) {
+        if let Some(name) = self.names.get(&address) {
             return Ok(name.clone());
         }
         if depth > MAX_DEPTH {
@@ -301,7 +311,7 @@ impl<M: Memory> Walk<'_, M> {
                 ));
             }
         }
-        self.names.push((address, name.clone()));
+        self.names.insert(address, name.clone());
         Ok(name)
     }
 
@@ -310,8 +320,15 @@ impl<M: Memory> Walk<'_, M> {
             return Err(format!("types nested more than {MAX_DEPTH} deep"));
         }
         let address = self.resolve(shape)?;
-        if let Some(&(_, known)) = self.addresses.iter().find(|(seen, _)| *seen == address) {
+        if let Some(&known) = self.addresses.get(&address) {
             return Ok(known);
+        }
+        // Each address is read, and its name made, before it may be merged
+        // with a node of the same identity: a bound on nodes alone would
+        // let a malformed graph of one identity at a million addresses
+        // (zeroed memory is a node every 8 bytes) be read whole.
+        if self.addresses.len() >= MAX_NODES {
+            return Err(format!("more than {MAX_NODES} types"));
         }
         let node = self.node(address)?;
         let name = self.name(address, 0)?;
@@ -320,8 +337,8 @@ impl<M: Memory> Walk<'_, M> {
             align: node.align,
         });
         let identity = (node.kind, name, layout);
-        if let Some(&(_, known)) = self.identities.iter().find(|(seen, _)| *seen == identity) {
-            self.addresses.push((address, known));
+        if let Some(&known) = self.identities.get(&identity) {
+            self.addresses.insert(address, known);
             return Ok(known);
         }
         if self.nodes.len() >= MAX_NODES {
@@ -329,9 +346,9 @@ impl<M: Memory> Walk<'_, M> {
         }
         let reserved = TypeRef(self.nodes.len() as u32);
         self.nodes.push(None);
-        self.addresses.push((address, reserved));
+        self.addresses.insert(address, reserved);
         let name = identity.1.clone();
-        self.identities.push((identity, reserved));
+        self.identities.insert(identity, reserved);
 
         let mut params = Vec::new();
         for &param in self.items(node.params, "a type's parameters")? {
