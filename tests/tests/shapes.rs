@@ -752,3 +752,96 @@ mod malformed {
         }
     }
 }
+
+// ---- types of one name that differ ----
+
+/// Two types for one pair: `TwoOf<A, B>`.
+#[derive(Shape)]
+struct TwoOf<A, B> {
+    a: A,
+    b: B,
+}
+
+/// Names a type defined inside a block, where no path reaches it (as inside
+/// a function body): every type `Inner` below is `shapes::Inner` to its
+/// derive.
+trait DefinedIn {
+    type T: Shape;
+}
+
+struct InF;
+struct InG;
+struct InG2;
+
+const _: () = {
+    #[derive(Shape)]
+    struct Inner {
+        x: u32,
+        y: u64,
+    }
+    impl DefinedIn for InF {
+        type T = Inner;
+    }
+};
+
+const _: () = {
+    /// As `define_inner_types`'s, field for field.
+    #[derive(Shape)]
+    struct Inner {
+        x: u32,
+        y: u64,
+    }
+    impl DefinedIn for InG {
+        type T = Inner;
+    }
+};
+
+const _: () = {
+    /// Another `Inner` of the same name, size and alignment, other fields.
+    #[derive(Shape)]
+    struct Inner {
+        #[shape(opaque)]
+        y: u64,
+        z: u32,
+    }
+    impl DefinedIn for InG2 {
+        type T = Inner;
+    }
+};
+
+type F = <InF as DefinedIn>::T;
+type G = <InG as DefinedIn>::T;
+type G2 = <InG2 as DefinedIn>::T;
+
+#[test]
+fn two_types_of_one_name_that_differ_stay_two_types() {
+    let (f, g2) = (TypeShape::of::<F>(), TypeShape::of::<G2>());
+    assert_eq!(f.root().name, g2.root().name, "the premise: one name");
+    assert_eq!(f.root().layout, g2.root().layout, "and one layout");
+    // One pair holds both: the second must not be taken for the first.
+    let host = TypeShape::of::<TwoOf<F, G>>();
+    let plugin = TypeShape::of::<TwoOf<F, G2>>();
+    assert_ne!(host.encode(), plugin.encode());
+    assert_ne!(host, plugin);
+    let difference = TypeShape::difference(&host, &plugin).expect("a difference");
+    assert!(
+        difference
+            .to_string()
+            .ends_with("the host has field `x`, the plugin has no field `x`"),
+        "{difference}"
+    );
+    assert_eq!(plugin.nodes().len(), host.nodes().len() + 2, "{plugin}");
+}
+
+#[test]
+fn two_types_of_one_name_that_are_equal_are_one_type() {
+    // `F` and `G` are equal field for field: a pair of them encodes as a
+    // pair of one of them, whichever it is.
+    let two = TypeShape::of::<TwoOf<F, G>>();
+    assert_eq!(two.encode(), TypeShape::of::<TwoOf<F, F>>().encode());
+    assert_eq!(two.encode(), TypeShape::of::<TwoOf<G, G>>().encode());
+    assert_eq!(
+        TypeShape::difference(&two, &TypeShape::of::<TwoOf<G, F>>()),
+        None
+    );
+}

@@ -82,6 +82,9 @@
 //! graph's). Each type is one node, however often the graph holds it (a
 //! generic type's node may be duplicated at several addresses): equal types
 //! give equal nodes, whose encoding ([`TypeShape::encode`]) is equal bytes.
+//! Equal means equal all the way down, not merely of one name: two types
+//! that share a name (defined inside function bodies of one module, from
+//! two versions of one crate) and differ in a field stay two nodes.
 //! Comparing a plugin's shape with the host's is then one `memcmp`, and
 //! only when the bytes differ does [`TypeShape::difference`] walk both to
 //! name the first difference as a path from the type down (`Msg.count`,
@@ -101,6 +104,7 @@ mod describe;
 mod encoding;
 mod graph;
 mod impls;
+mod merge;
 mod print;
 pub(crate) mod walk;
 

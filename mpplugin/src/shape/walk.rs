@@ -11,12 +11,13 @@
 //! library is never unloaded), so that reading a graph allocates little;
 //! only names with generic arguments are composed.
 //!
-//! Each type gets one node, in the order the old builder gave them: the
+//! Each address gets one node, in the order the old builder gave them: the
 //! type, then its parameters' types, then its fields' types, depth first. A
-//! node met again at the same address, or with the same identity (kind,
-//! full name, layout) at another address (a generic type's constant may be
-//! duplicated), is the node it already has: that is what makes recursive
-//! types terminate and equal types encode to equal bytes on both sides.
+//! node met again at the same address is the node it already has: that is
+//! what makes recursive types terminate. Nodes at other addresses are then
+//! merged when their types are equal (`merge.rs`: a generic type's constant
+//! may be duplicated), so that equal types encode to equal bytes on both
+//! sides and two types of one name that differ stay two nodes.
 //!
 //! The one `unsafe` here is [`Own`], the reading of a graph made in this
 //! process by safe code.
@@ -31,6 +32,7 @@ use super::graph::{
     self, ARRAY, ENUM, FUNCTION, LEAF, OPAQUE, PATH, PATH_HIDDEN_LAST, REFERENCE, SLICE, STRUCT,
     ShapeRef, StaticField, StaticNode, StaticSlice, StaticText, TUPLE,
 };
+use super::merge;
 use crate::abi::StrRef;
 
 /// More types than one message is made of: a graph of more is refused.
@@ -103,21 +105,18 @@ pub(crate) fn nodes(root: ShapeRef, memory: &mut impl Memory) -> Result<Vec<Node
         memory,
         nodes: Vec::new(),
         addresses: Map::default(),
-        identities: Map::default(),
         names: Map::default(),
         references: 0,
         composed: 0,
     };
     walk.visit(root, 0)?;
-    Ok(walk
+    let nodes: Vec<Node> = walk
         .nodes
         .into_iter()
         .map(|node| node.expect("every reserved node is read before `visit` returns"))
-        .collect())
+        .collect();
+    merge::equal_types(nodes)
 }
-
-/// What makes two nodes one type.
-type Identity = (u32, Name, Option<Layout>);
 
 /// A name: borrowed from the graph's memory (which lives for the rest of the
 /// process: a library is never unloaded) unless it had to be composed.
@@ -136,7 +135,6 @@ struct Walk<'m, M> {
     /// (zeroed memory is a node every 8 bytes), and a list searched at each
     /// would make the walk quadratic.
     addresses: Map<*const StaticNode, TypeRef>,
-    identities: Map<Identity, TypeRef>,
     /// Full names made so far.
     names: Map<*const StaticNode, Name>,
     references: usize,
@@ -323,11 +321,11 @@ impl<M: Memory> Walk<'_, M> {
         if let Some(&known) = self.addresses.get(&address) {
             return Ok(known);
         }
-        // Each address is read, and its name made, before it may be merged
-        // with a node of the same identity: a bound on nodes alone would
-        // let a malformed graph of one identity at a million addresses
-        // (zeroed memory is a node every 8 bytes) be read whole.
-        if self.addresses.len() >= MAX_NODES {
+        // Each address is its own node until the walk is done (`merge.rs`
+        // merges those of equal types then): the bound on nodes is one on
+        // addresses, so a malformed graph of one identity at a million
+        // addresses (zeroed memory is a node every 8 bytes) is not read whole.
+        if self.nodes.len() >= MAX_NODES {
             return Err(format!("more than {MAX_NODES} types"));
         }
         let node = self.node(address)?;
@@ -336,19 +334,9 @@ impl<M: Memory> Walk<'_, M> {
             size: node.size,
             align: node.align,
         });
-        let identity = (node.kind, name, layout);
-        if let Some(&known) = self.identities.get(&identity) {
-            self.addresses.insert(address, known);
-            return Ok(known);
-        }
-        if self.nodes.len() >= MAX_NODES {
-            return Err(format!("more than {MAX_NODES} types"));
-        }
         let reserved = TypeRef(self.nodes.len() as u32);
         self.nodes.push(None);
         self.addresses.insert(address, reserved);
-        let name = identity.1.clone();
-        self.identities.insert(identity, reserved);
 
         let mut params = Vec::new();
         for &param in self.items(node.params, "a type's parameters")? {
