@@ -39,7 +39,9 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"mpplugin");
 /// plugin.
 /// 7: `Plugin`'s hidden state-shape method returns the root of the state's
 /// graph, not bytes the plugin encoded.
-pub const ABI_VERSION: u32 = 7;
+/// 8: `Plugin` has a hidden method that names the object holding its state
+/// shape (a loaded plugin's declaration), which the host checks it against.
+pub const ABI_VERSION: u32 = 8;
 
 /// Every declaration's exported symbol starts with this; the loader looks for
 /// it among the library's exported symbols.

@@ -7,6 +7,7 @@
 //! state's: a `Box` made by one build's `save` and consumed by another's
 //! `restore`, or by the first build's drop, once.
 
+use std::ffi::c_void;
 use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
@@ -291,7 +292,9 @@ pub(crate) fn hand_over<T: 'static>(
     old: Box<dyn Plugin<T>>,
     mut new: Box<dyn Plugin<T>>,
 ) -> (Option<String>, Box<dyn Plugin<T>>, Handover) {
-    let old_shape = old.__mpplugin_state_shape();
+    let old_shape = old
+        .__mpplugin_state_shape()
+        .map(|root| (root, old.__mpplugin_state_anchor()));
     let state = match old.__mpplugin_save() {
         Saved::Nothing(drop_panic) => return (drop_panic, new, Handover::NotSaved),
         Saved::Panicked(message) => return (None, new, Handover::SavePanicked(message)),
@@ -299,7 +302,8 @@ pub(crate) fn hand_over<T: 'static>(
     };
     let refused = match new.__mpplugin_state_shape() {
         None => Some(Handover::NotRestored),
-        Some(shape) => state_shape_difference(old_shape, shape).map(Handover::ShapeMismatch),
+        Some(shape) => state_shape_difference(old_shape, (shape, new.__mpplugin_state_anchor()))
+            .map(Handover::ShapeMismatch),
     };
     if let Some(refused) = refused {
         // SAFETY: the state is the `Box` that `save` made, dropped once, by
@@ -318,11 +322,14 @@ pub(crate) fn hand_over<T: 'static>(
 
 /// How the old plugin's state shape and the new one's differ, as a refused
 /// load says it; `None` if they are the same. Both are read by the host out
-/// of the memory that holds them, every pointer checked, as a declaration's
-/// shapes are.
-fn state_shape_difference(old: Option<ShapeRef>, new: ShapeRef) -> Option<String> {
-    let read = |root| {
-        crate::load::state_shape(root)
+/// of the memory of the object each plugin says holds them (its library),
+/// every pointer checked, as a declaration's shapes are.
+fn state_shape_difference(
+    old: Option<(ShapeRef, *const c_void)>,
+    new: (ShapeRef, *const c_void),
+) -> Option<String> {
+    let read = |(root, anchor)| {
+        crate::load::state_shape(root, anchor)
             .map_err(|reason| format!("a state shape is malformed: {reason}"))
     };
     let (old, new) = match (old.map(read), read(new)) {

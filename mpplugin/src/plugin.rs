@@ -78,6 +78,16 @@ pub trait Plugin<T>: Send + 'static {
         None
     }
 
+    /// Not public API: an address inside the object whose memory holds the
+    /// plugin's state shape graph, against which the host checks it: a
+    /// loaded plugin's declaration; null for a plugin built into the host
+    /// (its graph is in the host's own object). Never the graph's own root,
+    /// which could point anywhere.
+    #[doc(hidden)]
+    fn __mpplugin_state_anchor(&self) -> *const std::ffi::c_void {
+        std::ptr::null()
+    }
+
     /// Not public API: turns the plugin into its state at a reload (its
     /// `save`), panics contained; a plugin without state is dropped.
     #[doc(hidden)]

@@ -153,12 +153,17 @@ pub(super) unsafe fn describe(
 /// once. `image` is that of the object holding the declaration.
 fn plugin_shape(image: &mut Image, root: ShapeRef) -> Result<TypeShape, String> {
     /// A list, not a `HashMap`: a process loads a few libraries.
-    static READ: Mutex<Vec<((usize, usize), TypeShape)>> = Mutex::new(Vec::new());
+    /// A root's node and lazy function, and its image's `key`.
+    type Key = (usize, usize, usize);
+    static READ: Mutex<Vec<(Key, TypeShape)>> = Mutex::new(Vec::new());
+    // The image too: a root read in one object's memory was checked against
+    // that object only.
     let key = (
         root.node as usize,
         root.lazy.map_or(0, |lazy| lazy as usize),
+        image.key(),
     );
-    let known = |read: &[((usize, usize), TypeShape)]| {
+    let known = |read: &[(Key, TypeShape)]| {
         read.iter()
             .find(|(seen, _)| *seen == key)
             .map(|(_, shape)| shape.clone())
@@ -176,13 +181,19 @@ fn plugin_shape(image: &mut Image, root: ShapeRef) -> Result<TypeShape, String> 
 }
 
 /// The shape of a plugin's reload state, read as the loader reads a
-/// declaration's shapes, in the memory of the object (library or host
-/// executable) that holds its root: a plugin hands over its root, never
-/// bytes it made.
-pub(crate) fn state_shape(root: ShapeRef) -> Result<TypeShape, String> {
-    let anchor = match root.lazy {
-        Some(lazy) => lazy as *const c_void,
-        None => root.node.cast(),
+/// declaration's shapes, in the memory of the object that holds `anchor`:
+/// a loaded plugin's declaration, so that its graph must lie in its own
+/// library; null for a plugin built into the host, whose graph must lie in
+/// the object that holds this code. Never the object the root itself points
+/// into: a root could point into any object (libc), and its code check
+/// would then always pass. A plugin hands over its root, never bytes it
+/// made.
+pub(crate) fn state_shape(root: ShapeRef, anchor: *const c_void) -> Result<TypeShape, String> {
+    let anchor = if anchor.is_null() {
+        let own: fn(ShapeRef, *const c_void) -> Result<TypeShape, String> = state_shape;
+        own as *const c_void
+    } else {
+        anchor
     };
     plugin_shape(&mut Image::containing(anchor), root)
 }
@@ -307,4 +318,25 @@ fn shape_difference(host: &HostType, plugin: &TypeShape) -> Option<shape::ShapeD
         return None;
     }
     TypeShape::difference(&(host.describe)(), plugin)
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_shape_is_read_in_the_object_its_plugin_names_not_where_it_points() {
+        // A valid graph of this process, named by a plugin whose library is
+        // another object (here libc, which holds `abort`).
+        let root = <u64 as Shape>::SHAPE;
+        let elsewhere = libc::abort as *const c_void;
+        let refused = state_shape(root, elsewhere).unwrap_err();
+        assert!(
+            refused.ends_with("is outside the library's readable memory"),
+            "{refused}"
+        );
+        // The same graph for a plugin built into this process.
+        let read = state_shape(root, std::ptr::null()).unwrap();
+        assert_eq!(read, TypeShape::of::<u64>());
+    }
 }

@@ -52,6 +52,12 @@ impl Image {
         }
     }
 
+    /// What tells this image from another's for a cache of what was read
+    /// in it: the start of its first readable segment (0 where unmapped).
+    pub(super) fn key(&self) -> usize {
+        self.readable.first().map_or(0, |&(start, _)| start)
+    }
+
     /// Whether `size` bytes at `address`, aligned to `align`, may be read.
     fn check(&self, address: usize, size: usize, align: usize, what: &str) -> Result<(), String> {
         if address == 0 {

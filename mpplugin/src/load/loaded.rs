@@ -94,6 +94,11 @@ impl<T: 'static> Plugin<T> for LoadedPlugin<T> {
             .and_then(|plugin| plugin.__mpplugin_state_shape())
     }
 
+    fn __mpplugin_state_anchor(&self) -> *const std::ffi::c_void {
+        // The library's declaration: its state shape must lie in the library.
+        std::ptr::from_ref(self.library.inner.declarations[self.index]).cast()
+    }
+
     fn __mpplugin_save(mut self: Box<Self>) -> Saved {
         crate::logging::push_if_changed();
         match self.plugin.take() {

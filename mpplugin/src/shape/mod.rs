@@ -90,7 +90,7 @@
 //! name the first difference as a path from the type down (`Msg.count`,
 //! `Op::Add`, `Msg.inner.scale`). A reload's state shape is read the same
 //! way: each plugin hands over the root of its state's graph, and the host
-//! reads both. [`TypeShape::decode`] reads the encoding back, checking every
+//! reads both, each checked against its own plugin's library. [`TypeShape::decode`] reads the encoding back, checking every
 //! length, reference and string, for tools that keep shapes as bytes.
 //!
 //! # What stays unchecked
