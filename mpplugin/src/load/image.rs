@@ -1,18 +1,19 @@
 //! A loaded library's memory as the loader reads its declaration's strings
 //! and shape graphs: every pointer they hold is checked before it is
-//! followed, every function before it is called. On Linux the
-//! checks are against the library's own mapping, as the dynamic loader
+//! followed, every function before it is called. On Linux the checks are
+//! against the library's own mapping, as the dynamic loader
 //! reports it (`dl_iterate_phdr`): a node, a slice or a string must lie, all
 //! of it, inside one readable `PT_LOAD` segment of the object that holds the
 //! declaration, aligned for its type, and a function the host calls (a
 //! lazy shape, an opaque type's name) must start inside an executable one.
 //! Elsewhere only what needs no mapping is checked (null, alignment;
 //! lengths, counts and UTF-8 are `walk.rs`'s everywhere): a pointer into
-//! unmapped memory there is a crash, as a wrong pointer in the declaration
-//! itself is.
+//! unmapped memory there is a crash, as a wrong pointer among the
+//! declaration's own strings is there.
 //!
-//! Holds the `unsafe` of reading the graph and of asking where the library
-//! is mapped; the walk itself is `shape/walk.rs`'s.
+//! Holds the `unsafe` of reading the graph and the declaration's strings,
+//! and of asking where the library is mapped; the walk itself is
+//! `shape/walk.rs`'s.
 
 use std::ffi::c_void;
 
@@ -117,8 +118,9 @@ impl Image {
         what: &str,
     ) -> Result<&'static str, String> {
         self.check_code(name as usize, &format!("{what}'s name function"))?;
-        // The library's own code, which the caller of `open` trusts to run
-        // (the declaration's type-name functions are mpplugin's).
+        // The library's own code, which the caller of `open` trusts to run,
+        // of the signature the matched ABI version gives (mpplugin's
+        // `type_name_of` in a plugin built by `#[plugin]`).
         self.text(name(), &format!("{what}'s name"))
     }
 }
@@ -155,9 +157,13 @@ impl Memory for Image {
 
     fn lazy(&mut self, lazy: extern "C" fn() -> ShapeRef) -> Result<ShapeRef, String> {
         self.check_code(lazy as usize, "a lazy shape's function")?;
-        // The declaration passed the ABI check: the function is mpplugin's
-        // `lazy_shape`, which returns a constant (or code of the library
-        // that the caller of `open` trusts to run).
+        // The declaration's ABI version matched, so the function has this
+        // signature, and it starts in the library's code (checked above):
+        // code the caller of `open` trusts to run. It is mpplugin's
+        // `lazy_shape`, which returns a constant, in a plugin built by
+        // `#[plugin]`; which rustc and mpplugin built it is compared only
+        // later (`check`), as reading the declaration must not refuse a
+        // plugin for them (`PluginInfo` reports them).
         Ok(lazy())
     }
 

@@ -71,11 +71,13 @@
 //! count and length is bounded, every name must be UTF-8, a graph of more
 //! than 4096 types or nested more than 256 deep is refused, and so is
 //! anything that is not a node (an unknown kind, a struct without a
-//! layout). A malformed graph is a [`LoadError::BadDeclaration`](crate::LoadError::BadDeclaration)
-//! that says what is wrong, never a
-//! crash. Elsewhere (macOS, Windows) the pointers are checked for null and
-//! alignment only: there a pointer into memory the library does not map is
-//! a crash, as a wrong pointer in the declaration itself is.
+//! layout). On Linux a malformed graph is a
+//! [`LoadError::BadDeclaration`](crate::LoadError::BadDeclaration) that says
+//! what is wrong, never a crash. Elsewhere (macOS, Windows) the pointers are
+//! checked for null and alignment only (counts, lengths, UTF-8 and the rest
+//! are checked everywhere): there a pointer into memory the library does
+//! not map is a crash, as a wrong pointer among the declaration's own
+//! strings is there.
 //!
 //! The host reads each graph into a [`TypeShape`] once per library (a
 //! library is never unloaded, so the address of its root is never another

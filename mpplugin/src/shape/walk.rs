@@ -5,7 +5,8 @@
 //! read. The loader's `Memory` checks every pointer against the library's
 //! image; this file checks everything else (kinds, counts, parameters, text,
 //! the length of the names it composes),
-//! so that a malformed graph is an error, never a crash or an endless walk.
+//! so that a malformed graph is an error, never an endless walk, and never a
+//! crash where the loader can check pointers (Linux: see `load/image.rs`).
 //!
 //! Names, field names and `repr`s are borrowed from the graph's memory (a
 //! library is never unloaded), so that reading a graph allocates little;
