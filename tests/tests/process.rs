@@ -375,6 +375,26 @@ fn end_by_stops_a_child_still_running_at_the_deadline_and_drains_the_others() {
 }
 
 #[test]
+fn end_by_stops_a_replaced_child_still_running_at_the_deadline() {
+    let _watchdog = watchdog("end_by after replace".to_owned(), Duration::from_secs(120));
+    let mut host = host();
+    let id = host.attach_with(crash(), &0_u8).unwrap();
+    let old = host.pid(id).unwrap();
+    host.send(Job::Spin).unwrap();
+    // The old child never drains: the new one waits for it, and so would
+    // `end_by` if it stopped only the latest child of each id.
+    let replaced = host.replace(id, steady()).unwrap();
+    let new = host.pid(id).unwrap();
+    host.send(Job::Add(1)).unwrap();
+    let exits = host.end_timeout(Duration::from_secs(1));
+    assert_eq!(exits[0].ending, Ending::Abandoned, "{}", exits[0]);
+    let exit = replaced.wait();
+    assert_eq!(exit.ending, Ending::Abandoned, "{exit}");
+    assert!(gone(old), "replaced child {old} outlived end_by");
+    assert!(gone(new), "child {new} outlived end_by");
+}
+
+#[test]
 fn replace_hands_the_id_to_a_new_child_after_the_old_one_drains() {
     let _watchdog = watchdog("replace".to_owned(), Duration::from_secs(120));
     let mut host = host();

@@ -584,11 +584,15 @@ impl<T: Serialize> Host<T> {
     /// by then reports its exit as `end` would; the child of one still
     /// running then (a handler that never returns, or a long queue) is
     /// killed, and its exit reads [`Ending::Abandoned`]
-    /// with what it handled. Unlike a thread, a child process can be
+    /// with what it handled. So is a replaced child still draining, whose
+    /// exit arrives through its [`Replaced`]. Unlike a thread, a child process can be
     /// stopped: nothing of it runs after this returns. One exit per
     /// attached plugin, in attach order.
     pub fn end_by(self, deadline: Instant) -> Vec<Exit> {
-        let children = self.children.clone();
+        // Replaced children too: one that has not drained holds up its
+        // successor, and `end` with it.
+        let children: Vec<Arc<Shared>> =
+            self.children.iter().chain(&self.retired).cloned().collect();
         let (ended, finished) = mpsc::channel::<()>();
         let stopper = thread::Builder::new()
             .name("mpplugin end_by".to_owned())
