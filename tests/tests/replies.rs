@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use concat_types::{ConcatCommand, Report};
 use fixture_process_types::Job;
-use mpplugin::process::{AttachError, Options};
+use mpplugin::process::{AttachError, Options, TrySendError};
 use mpplugin::reply::{self, Replies};
 use mpplugin::{Ending, PluginLibrary};
 use mpplugin_tests::fixtures::{demo_plugins, fixture};
@@ -223,6 +223,39 @@ fn an_answer_whose_deserialize_panics_ends_that_child_and_the_host_goes_on() {
     // `Add` was handled; the child was ended reading the answer to
     // `AskUnlucky`, and `Ask` found it gone.
     assert_eq!((crashed.handled, crashed.unhandled), (1, 2), "{crashed}");
+}
+
+#[test]
+fn a_reply_in_a_message_try_send_refused_is_held_by_no_child() {
+    let _watchdog = watchdog("a refused try_send".into(), Duration::from_secs(120));
+    let mut host = process_host();
+    host.attach(steady()).unwrap();
+    let one = Options::new().capacity(1).window(1);
+    let id = host.attach_with_options(crash(), &0_u8, &one).unwrap();
+    host.send(Job::Spin).unwrap();
+    // The spinning child acknowledges nothing: its window, the message its
+    // proxy holds and its queue fill, while the steady plugin keeps room.
+    let mut accepted = 0;
+    while host.try_send(Job::Add(1)).is_ok() {
+        accepted += 1;
+        assert!(
+            accepted <= 3,
+            "a child that acknowledges nothing took {accepted} more"
+        );
+    }
+    let (reply, replies) = reply::channel();
+    let error = host.try_send(Job::Ask(reply)).unwrap_err();
+    let TrySendError::Host(mpplugin::TrySendError::Full { message, full, .. }) = error else {
+        panic!("{error}");
+    };
+    assert_eq!(full, [id]);
+    // The message came back with the host's `Reply` in it: once that is
+    // gone, nothing holds the channel, neither the child that had room nor
+    // the one that had none.
+    drop(message);
+    assert_eq!(replies.try_recv(), Err(TryRecvError::Disconnected));
+    let exits = host.end_timeout(Duration::ZERO);
+    assert_eq!(exits[1].ending, Ending::Abandoned, "{}", exits[1]);
 }
 
 #[test]

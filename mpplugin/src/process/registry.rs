@@ -183,3 +183,91 @@ impl Registry {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Weak;
+    use std::sync::atomic::AtomicBool;
+
+    use super::*;
+
+    /// An entry for `id` that takes any answer.
+    fn outgoing(id: u64) -> Outgoing {
+        Outgoing {
+            id,
+            answer: "u8",
+            deliver: Arc::new(|_| Ok(())),
+        }
+    }
+
+    fn ids(registry: &Registry) -> Vec<u64> {
+        let mut ids: Vec<u64> = registry.state().entries.keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    #[test]
+    fn an_answer_is_taken_with_the_lock_free_and_a_panic_there_is_the_childs_error() {
+        let registry = Arc::new(Registry::default());
+        let child = registry.serial();
+        registry.join(child);
+        let weak: Weak<Registry> = Arc::downgrade(&registry);
+        let free = Arc::new(AtomicBool::new(false));
+        let seen = Arc::clone(&free);
+        let deliver: crate::reply::remote::Deliver = Arc::new(move |bytes| {
+            let registry = weak.upgrade().expect("the test keeps the registry");
+            seen.store(registry.state.try_lock().is_ok(), Ordering::SeqCst);
+            assert_ne!(bytes, [13], "unlucky");
+            Ok(())
+        });
+        let sent = registry.sent(vec![Outgoing {
+            id: 7,
+            answer: "u8",
+            deliver,
+        }]);
+        assert_eq!(sent, [7]);
+
+        registry.deliver(child, 7, &[1]).unwrap();
+        assert!(free.load(Ordering::SeqCst), "the lock was held");
+        let error = registry.deliver(child, 7, &[13]).unwrap_err();
+        assert!(
+            error.starts_with(
+                "the host panicked taking its answer as `u8` (decoding it, or queueing it for the `Replies`): assertion `left != right` failed: unlucky"
+            ),
+            "{error}"
+        );
+        // Nothing was poisoned or lost: the child lets go, and it is gone.
+        registry.release(child, 7).unwrap();
+        assert!(ids(&registry).is_empty());
+    }
+
+    #[test]
+    fn an_id_goes_once_every_child_sent_it_let_go_or_ended_or_it_went_nowhere() {
+        let registry = Registry::default();
+        let (a, b) = (registry.serial(), registry.serial());
+        registry.join(a);
+        registry.join(b);
+        assert_eq!(registry.sent(vec![outgoing(1), outgoing(2)]), [1, 2]);
+        // Refused by the host (a full queue for `try_send`): held by none.
+        assert_eq!(registry.sent(vec![outgoing(3)]), [3]);
+        registry.unsent(&[3]);
+        assert_eq!(ids(&registry), [1, 2]);
+
+        // `b` is replaced: it keeps what it holds and takes nothing new.
+        registry.leave(b);
+        assert_eq!(registry.sent(vec![outgoing(4)]), [4]);
+        registry.release(a, 1).unwrap();
+        registry.release(a, 4).unwrap();
+        assert_eq!(ids(&registry), [1, 2], "`b` holds 1 and 2, not 4");
+        assert!(registry.release(b, 4).is_err());
+        registry.release(b, 1).unwrap();
+        registry.ended(b);
+        assert_eq!(ids(&registry), [2], "`a` holds 2");
+        registry.ended(a);
+        assert!(ids(&registry).is_empty());
+
+        // With no child to take it, a message's `Reply` is held by none.
+        assert!(registry.sent(vec![outgoing(5)]).is_empty());
+        assert!(ids(&registry).is_empty());
+    }
+}
