@@ -41,7 +41,9 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"mpplugin");
 /// graph, not bytes the plugin encoded.
 /// 8: `Plugin` has a hidden method that names the object holding its state
 /// shape (a loaded plugin's declaration), which the host checks it against.
-pub const ABI_VERSION: u32 = 8;
+/// 9: a shape's const generic arguments are two words each (`u128`), not
+/// one (`u64`, which cut `u128` arguments short).
+pub const ABI_VERSION: u32 = 9;
 
 /// Every declaration's exported symbol starts with this; the loader looks for
 /// it among the library's exported symbols.

@@ -845,3 +845,59 @@ fn two_types_of_one_name_that_are_equal_are_one_type() {
         None
     );
 }
+
+// ---- const generic arguments ----
+
+/// A type of one `u128` constant.
+#[derive(Shape)]
+struct Wide<const N: u128>;
+
+/// A type of one `i64` constant.
+#[derive(Shape)]
+struct Signed<const N: i64>;
+
+/// A type of one `char` and one `bool` constant.
+#[derive(Shape)]
+struct Marked<const C: char, const B: bool>;
+
+#[test]
+fn const_arguments_are_named_whole_as_rustc_names_them() {
+    // Two arguments that agree in their low 64 bits: cut to a `u64`, they
+    // were one.
+    const LOW: u128 = 1;
+    const HIGH: u128 = (1 << 64) | 1;
+    let (low, high) = (TypeShape::of::<Wide<LOW>>(), TypeShape::of::<Wide<HIGH>>());
+    assert_ne!(low.encode(), high.encode());
+    assert_ne!(TypeShape::difference(&low, &high), None);
+    for (shape, name) in [
+        (low, std::any::type_name::<Wide<LOW>>()),
+        (high, std::any::type_name::<Wide<HIGH>>()),
+        (
+            TypeShape::of::<Wide<{ u128::MAX >> 1 }>>(),
+            std::any::type_name::<Wide<{ u128::MAX >> 1 }>>(),
+        ),
+        (
+            TypeShape::of::<Signed<-3>>(),
+            std::any::type_name::<Signed<-3>>(),
+        ),
+        (
+            TypeShape::of::<Signed<{ i64::MIN }>>(),
+            // `type_name` says `i64::MIN` here.
+            "shapes::Signed<-9223372036854775808>",
+        ),
+        (
+            TypeShape::of::<Signed<7>>(),
+            std::any::type_name::<Signed<7>>(),
+        ),
+    ] {
+        assert_eq!(shape.root().name, name);
+    }
+    assert_ne!(
+        TypeShape::of::<Marked<'a', true>>().encode(),
+        TypeShape::of::<Marked<'b', true>>().encode()
+    );
+    assert_ne!(
+        TypeShape::of::<Marked<'a', true>>().encode(),
+        TypeShape::of::<Marked<'a', false>>().encode()
+    );
+}

@@ -46,7 +46,10 @@ pub(crate) fn shape(input: &Input<'_>) -> TokenStream {
                 }
                 GenericParam::Const(param) => {
                     let name = &param.ident;
-                    consts.push(quote!(#name as u64));
+                    // Two words each, low then high: a `u128` or `i128`
+                    // argument is not cut short.
+                    consts.push(quote!((#name as u128) as u64));
+                    consts.push(quote!(((#name as u128) >> 64) as u64));
                 }
             }
         }

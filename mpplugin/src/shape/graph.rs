@@ -228,7 +228,9 @@ pub struct StaticNode {
     pub(crate) size: usize,
     pub(crate) align: usize,
     pub(crate) params: StaticSlice<ShapeRef>,
-    /// Const generic arguments, `as u64`.
+    /// A path's const generic arguments, each as two words, its low and its
+    /// high 64 bits (`N as u128`: no argument is cut short); an array's one
+    /// length.
     pub(crate) consts: StaticSlice<u64>,
     pub(crate) repr: StaticText,
     pub(crate) fields: StaticSlice<StaticField>,
@@ -284,7 +286,8 @@ impl StaticNode {
         Self::of(LEAF, PATH, path, layout, params)
     }
 
-    /// A standard type whose const generic arguments are `consts`.
+    /// A standard type whose const generic arguments are `consts`, two
+    /// words each (see [`structure`](Self::structure)).
     pub(crate) const fn leaf_with_consts(
         path: &'static str,
         layout: Layout,
@@ -349,6 +352,10 @@ impl StaticNode {
     /// A struct: its path (`concat!(module_path!(), "::", "Name")`),
     /// layout, `#[repr]` as written (`C, align(8)`, empty for none), type
     /// parameters, const generic arguments and fields in declaration order.
+    /// Each const generic argument `N` takes two words of `consts`, its low
+    /// and its high 64 bits: `(N as u128) as u64, ((N as u128) >> 64) as
+    /// u64` (what `#[derive(Shape)]` writes), so that a `u128` argument is
+    /// not cut short.
     pub const fn structure(
         path: &'static str,
         layout: Layout,

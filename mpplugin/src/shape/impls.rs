@@ -271,7 +271,7 @@ impl<const MAJOR: u64, const MINOR: u64, const PATCH: u64> Shape for ReplyOf<MAJ
     const SHAPE: ShapeRef = ShapeRef::new(&StaticNode::leaf_with_consts(
         anchored!("mpplugin::shape::impls::ReplyOf"),
         Layout::of::<Self>(),
-        &[MAJOR, MINOR, PATCH],
+        &[MAJOR, 0, MINOR, 0, PATCH, 0],
     ));
 }
 

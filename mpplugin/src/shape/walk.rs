@@ -271,9 +271,19 @@ impl<M: Memory> Walk<'_, M> {
         let name: Name = match node.form {
             PATH if params.is_empty() && consts.is_empty() => Cow::Borrowed(base),
             PATH => {
+                if consts.len() % 2 != 0 {
+                    return Err(format!(
+                        "a type's constants are {} words, not pairs of them",
+                        consts.len()
+                    ));
+                }
                 let arguments: Vec<Name> = params
                     .into_iter()
-                    .chain(consts.iter().map(|value| Cow::Owned(value.to_string())))
+                    .chain(
+                        consts
+                            .chunks(2)
+                            .map(|words| Cow::Owned(constant(words[0], words[1]))),
+                    )
                     .collect();
                 Cow::Owned(format!("{base}<{}>", arguments.join(", ")))
             }
@@ -394,6 +404,19 @@ impl<M: Memory> Walk<'_, M> {
             });
         }
         Ok(read)
+    }
+}
+
+/// A const generic argument from its low and high words: signed where its
+/// high word is all ones (a negative value of a signed type, as `as u128`
+/// extends it), unsigned otherwise. The same bits print the same on both
+/// sides; which a value is read as only changes how it prints.
+fn constant(low: u64, high: u64) -> String {
+    let value = (u128::from(high) << 64) | u128::from(low);
+    if high == u64::MAX {
+        (value as i128).to_string()
+    } else {
+        value.to_string()
     }
 }
 
