@@ -255,3 +255,18 @@ pub unsafe fn message_shape(
     // SAFETY: the caller's.
     unsafe { crate::load::message_shape(declaration) }
 }
+
+/// As [`message_shape`], compared first with the host's graph of `T` in
+/// lockstep, as `mpplugin::load::<T>` reads it.
+///
+/// # Safety
+/// As [`message_shape`].
+///
+/// # Errors
+/// Why the graph is malformed.
+pub unsafe fn message_shape_as<T: crate::Shape>(
+    declaration: &crate::abi::PluginDeclaration,
+) -> Result<crate::shape::TypeShape, String> {
+    // SAFETY: the caller's.
+    unsafe { crate::load::message_shape_as::<T>(declaration) }
+}

@@ -10,6 +10,7 @@
 //! names, and the few shapes read lazily); the constructor call is the
 //! pipeline's, in `mod.rs`.
 
+use std::any::TypeId;
 use std::ffi::c_void;
 use std::path::Path;
 use std::sync::{Mutex, PoisonError};
@@ -18,7 +19,7 @@ use super::error::LoadError;
 use super::image::Image;
 use super::info::{PanicStrategy, PluginInfo, TypeInfo};
 use crate::abi::{self, DeclarationPrefix, PluginDeclaration, StrRef, TypeDescriptor};
-use crate::shape::{self, Shape, ShapeRef, TypeShape, walk};
+use crate::shape::{self, Shape, ShapeRef, TypeShape, lockstep, walk};
 
 /// Reads the prefix, then (if it matches) the whole declaration.
 ///
@@ -83,10 +84,14 @@ pub(super) unsafe fn read_declaration(
 /// # Safety
 /// `declaration` was read by `read_declaration` from a library that stays
 /// loaded.
+/// `expected`: the host's types, when the caller knows them already
+/// (`load`): a shape equal to the host's is then found so without being read
+/// into nodes.
 pub(super) unsafe fn describe(
     path: &Path,
     symbol: &str,
     declaration: &PluginDeclaration,
+    expected: Option<&Expected>,
 ) -> Result<PluginInfo, LoadError> {
     let bad = |reason: String| LoadError::BadDeclaration {
         path: path.to_owned(),
@@ -112,8 +117,8 @@ pub(super) unsafe fn describe(
         })
     };
     let mut shapes_image = image.clone();
-    let mut type_shape = |field: &str, root: ShapeRef| {
-        plugin_shape(&mut shapes_image, root).map_err(|reason| LoadError::BadDeclaration {
+    let mut type_shape = |field: &str, root: ShapeRef, host: Option<&HostShape>| {
+        plugin_shape(&mut shapes_image, root, host).map_err(|reason| LoadError::BadDeclaration {
             path: path.to_owned(),
             reason: format!("its {field}'s shape is malformed: {reason}"),
         })
@@ -134,10 +139,18 @@ pub(super) unsafe fn describe(
             0 => None,
             _ => Some(type_info("argument type", &declaration.argument)?),
         },
-        message_shape: type_shape("message type", declaration.message_shape)?,
+        message_shape: type_shape(
+            "message type",
+            declaration.message_shape,
+            expected.map(|expected| &expected.message),
+        )?,
         argument_shape: match declaration.takes_argument {
             0 => None,
-            _ => Some(type_shape("argument type", declaration.argument_shape)?),
+            _ => Some(type_shape(
+                "argument type",
+                declaration.argument_shape,
+                expected.and_then(|expected| expected.argument.as_ref()),
+            )?),
         },
         rustc: text("rustc", declaration.rustc)?,
         target: text("target", declaration.target)?,
@@ -147,11 +160,44 @@ pub(super) unsafe fn describe(
     })
 }
 
+/// The host's message and argument types, known before a library is opened
+/// (`load`, `load_with`).
+pub(super) struct Expected {
+    pub(super) message: HostShape,
+    pub(super) argument: Option<HostShape>,
+}
+
+/// The host's shape of a type, as its static graph.
+pub(super) struct HostShape {
+    root: ShapeRef,
+    make: fn() -> TypeShape,
+    id: TypeId,
+}
+
+impl HostShape {
+    pub(super) fn of<X: Shape>() -> Self {
+        Self {
+            root: X::SHAPE,
+            make: TypeShape::of::<X>,
+            id: TypeId::of::<X>(),
+        }
+    }
+}
+
 /// The shape at `root` in a library's memory, read once per root: a
 /// library is never unloaded, so an address never comes back as another
 /// graph, and a library of several plugins of one message type reads it
 /// once. `image` is that of the object holding the declaration.
-fn plugin_shape(image: &mut Image, root: ShapeRef) -> Result<TypeShape, String> {
+///
+/// With `host`, the graph is first compared with the host's in lockstep
+/// (`shape::lockstep`): equal, it is not read into nodes, and the shape
+/// is the host's, made only if asked for. Anything else reads it as
+/// without `host`, so that what is malformed is refused in the same words.
+fn plugin_shape(
+    image: &mut Image,
+    root: ShapeRef,
+    host: Option<&HostShape>,
+) -> Result<TypeShape, String> {
     /// A list, not a `HashMap`: a process loads a few libraries.
     /// A root's node and lazy function, and its image's `key`.
     type Key = (usize, usize, usize);
@@ -171,7 +217,12 @@ fn plugin_shape(image: &mut Image, root: ShapeRef) -> Result<TypeShape, String> 
     if let Some(shape) = known(&READ.lock().unwrap_or_else(PoisonError::into_inner)) {
         return Ok(shape);
     }
-    let shape = TypeShape::from_nodes(walk::nodes(root, image)?);
+    let shape = match host {
+        Some(host) if lockstep::equal(host.root, root, image) => {
+            TypeShape::equal_to_host(host.make, host.id)
+        }
+        _ => TypeShape::from_nodes(walk::nodes(root, image)?),
+    };
     let mut read = READ.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(shape) = known(&read) {
         return Ok(shape);
@@ -195,7 +246,7 @@ pub(crate) fn state_shape(root: ShapeRef, anchor: *const c_void) -> Result<TypeS
     } else {
         anchor
     };
-    plugin_shape(&mut Image::containing(anchor), root)
+    plugin_shape(&mut Image::containing(anchor), root, None)
 }
 
 /// A declaration's message shape, read as the loader reads it: for the
@@ -208,6 +259,22 @@ pub(crate) unsafe fn message_shape(declaration: &PluginDeclaration) -> Result<Ty
     plugin_shape(
         &mut Image::containing(std::ptr::from_ref(declaration).cast()),
         declaration.message_shape,
+        None,
+    )
+}
+
+/// As [`message_shape`], compared first with the host's graph of `T` in
+/// lockstep, as `load::<T>` reads it: for the load benchmark.
+///
+/// # Safety
+/// As [`message_shape`].
+pub(crate) unsafe fn message_shape_as<T: Shape>(
+    declaration: &PluginDeclaration,
+) -> Result<TypeShape, String> {
+    plugin_shape(
+        &mut Image::containing(std::ptr::from_ref(declaration).cast()),
+        declaration.message_shape,
+        Some(&HostShape::of::<T>()),
     )
 }
 
@@ -258,6 +325,9 @@ pub(super) struct HostType {
     /// `TypeShape::of`, called only when the shapes' bytes differ, to say
     /// where.
     describe: fn() -> TypeShape,
+    /// The type's `TypeId`: a plugin's shape found equal to it in lockstep
+    /// says so.
+    id: TypeId,
 }
 
 impl HostType {
@@ -266,6 +336,7 @@ impl HostType {
             info: TypeInfo::of::<X>(),
             shape: shape::encoded::<X>(),
             describe: TypeShape::of::<X>,
+            id: TypeId::of::<X>(),
         }
     }
 }
@@ -312,9 +383,10 @@ pub(super) fn check_types(
 }
 
 /// Where the plugin's shape of a type differs from the host's, if it does.
-/// Equal bytes are equal shapes: the common case is one comparison of bytes.
+/// A shape found equal to this type's in lockstep needs no comparison;
+/// otherwise equal bytes are equal shapes: one comparison of bytes.
 fn shape_difference(host: &HostType, plugin: &TypeShape) -> Option<shape::ShapeDifference> {
-    if host.shape == plugin.as_bytes() {
+    if plugin.make.is_some_and(|(_, id)| id == host.id) || host.shape == plugin.as_bytes() {
         return None;
     }
     TypeShape::difference(&(host.describe)(), plugin)

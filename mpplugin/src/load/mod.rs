@@ -131,8 +131,8 @@ mod options;
 mod select;
 mod trust;
 
-use declaration::HostType;
-pub(crate) use declaration::{message_shape, state_shape};
+use declaration::{Expected, HostShape, HostType};
+pub(crate) use declaration::{message_shape, message_shape_as, state_shape};
 pub use dir::OpenedDir;
 pub use error::LoadError;
 pub(crate) use file::check_alone;
@@ -164,8 +164,13 @@ pub const READ_LIMIT: u64 = 64 << 20;
 pub unsafe fn load<T: Send + Sync + Shape>(
     path: impl AsRef<Path>,
 ) -> Result<LoadedPlugin<T>, LoadError> {
+    let expected = Expected {
+        message: HostShape::of::<T>(),
+        argument: None,
+    };
     // SAFETY: forwarded to the caller.
-    unsafe { PluginLibrary::open(path) }?.instantiate()
+    unsafe { PluginLibrary::open_expecting(path.as_ref(), &OpenOptions::new(), Some(&expected)) }?
+        .instantiate()
 }
 
 /// Loads the plugin at `path` and constructs one instance from `argument`:
@@ -181,8 +186,13 @@ pub unsafe fn load_with<T: Send + Sync + Shape, A: Shape>(
     path: impl AsRef<Path>,
     argument: &A,
 ) -> Result<LoadedPlugin<T>, LoadError> {
+    let expected = Expected {
+        message: HostShape::of::<T>(),
+        argument: Some(HostShape::of::<A>()),
+    };
     // SAFETY: forwarded to the caller.
-    unsafe { PluginLibrary::open(path) }?.instantiate_with(argument)
+    unsafe { PluginLibrary::open_expecting(path.as_ref(), &OpenOptions::new(), Some(&expected)) }?
+        .instantiate_with(argument)
 }
 
 impl PluginLibrary {
@@ -270,7 +280,21 @@ impl PluginLibrary {
         path: impl AsRef<Path>,
         options: &OpenOptions,
     ) -> Result<Self, LoadError> {
-        let path = path.as_ref();
+        // SAFETY: forwarded to the caller.
+        unsafe { Self::open_expecting(path.as_ref(), options, None) }
+    }
+
+    /// `open_with`, knowing the host's types when the caller does (`load`):
+    /// a plugin's shape equal to the host's is then found so without being
+    /// read into nodes.
+    ///
+    /// # Safety
+    /// As `open`.
+    unsafe fn open_expecting(
+        path: &Path,
+        options: &OpenOptions,
+        expected: Option<&Expected>,
+    ) -> Result<Self, LoadError> {
         // One look at the file serves the check, the look-up and the refusal
         // of what is not a regular file.
         let metadata = if options.allow_writable_by_others {
@@ -291,13 +315,13 @@ impl PluginLibrary {
                 let copy = copy::PrivateCopy::of(path, &metadata)?;
                 // SAFETY: forwarded to the caller; the copy is the file whose
                 // writers were checked, and only this user can write it.
-                let library = unsafe { Self::open_file(path, copy.path()) }?;
+                let library = unsafe { Self::open_file(path, copy.path(), expected) }?;
                 opened().insert(path.to_owned(), (identity.clone(), library.clone()));
                 return Ok(library);
             }
         }
         // SAFETY: forwarded to the caller.
-        let library = unsafe { Self::open_file(path, path) }?;
+        let library = unsafe { Self::open_file(path, path, expected) }?;
         if let Some(identity) = identity {
             opened()
                 .entry(path.to_owned())
@@ -312,7 +336,11 @@ impl PluginLibrary {
     ///
     /// # Safety
     /// As `open`.
-    unsafe fn open_file(path: &Path, load_from: &Path) -> Result<Self, LoadError> {
+    unsafe fn open_file(
+        path: &Path,
+        load_from: &Path,
+        expected: Option<&Expected>,
+    ) -> Result<Self, LoadError> {
         // Read again here, not taken from the permission walk: the file
         // checked must be the one loaded, and for a reload that is the copy.
         let metadata =
@@ -349,7 +377,7 @@ impl PluginLibrary {
                 unsafe { declaration::read_declaration(path, address, *symbol_size) }?;
             // SAFETY: as above; the prefix matched, so the layout is this
             // ABI's.
-            plugins.push(unsafe { declaration::describe(path, symbol, declaration) }?);
+            plugins.push(unsafe { declaration::describe(path, symbol, declaration, expected) }?);
             declarations.push(declaration);
         }
         let names = match &plugins[..] {

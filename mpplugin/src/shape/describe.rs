@@ -1,11 +1,14 @@
 //! The description of a type as the host reads it: one [`Node`] per type it
 //! is made of, collected into a [`TypeShape`] (read from a static graph by
-//! `walk.rs`, or decoded from bytes by `encoding.rs`).
+//! `walk.rs`, or decoded from bytes by `encoding.rs`). A shape the loader
+//! found equal to one of the host's without reading it (`lockstep.rs`) is
+//! made from the host's own graph on the first request.
 //!
 //! Holds no encoding and no comparison: those read the nodes kept here.
 
+use std::any::TypeId;
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// A node of the [`TypeShape`] being built or read: an index into its
 /// nodes. Only meaningful with the builder or shape that made it.
@@ -113,16 +116,37 @@ pub struct Variant {
 ///
 /// Two shapes are equal when their encodings are ([`as_bytes`](Self::as_bytes)):
 /// one comparison of bytes.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TypeShape {
+    /// The nodes and their encoding, made on the first request when the
+    /// shape was taken as equal to one of the host's (`make`).
+    parts: Arc<OnceLock<Parts>>,
+    /// Made the host's shape of a type, `TypeShape::of`, with the type's
+    /// `TypeId`: set when the loader found a plugin's graph equal to the
+    /// host's without reading it into nodes, so that `open` need not.
+    pub(crate) make: Option<(fn() -> TypeShape, TypeId)>,
+}
+
+/// A shape's nodes and their encoding.
+#[derive(Clone)]
+pub(crate) struct Parts {
     pub(crate) nodes: Arc<[Node]>,
     /// The nodes, encoded.
     pub(crate) bytes: Arc<[u8]>,
 }
 
+impl std::fmt::Debug for TypeShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TypeShape")
+            .field("nodes", &self.parts().nodes)
+            .field("bytes", &self.parts().bytes)
+            .finish()
+    }
+}
+
 impl PartialEq for TypeShape {
     fn eq(&self, other: &Self) -> bool {
-        self.bytes == other.bytes
+        self.parts().bytes == other.parts().bytes
     }
 }
 
@@ -130,19 +154,44 @@ impl Eq for TypeShape {}
 
 impl std::hash::Hash for TypeShape {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.bytes.hash(state);
+        self.parts().bytes.hash(state);
     }
 }
 
 impl TypeShape {
+    /// A shape of these nodes, made now.
+    pub(crate) fn made(nodes: Arc<[Node]>, bytes: Arc<[u8]>) -> Self {
+        Self {
+            parts: Arc::new(OnceLock::from(Parts { nodes, bytes })),
+            make: None,
+        }
+    }
+
+    /// A shape equal to the host's shape of the type `id`, made by `make`
+    /// (`TypeShape::of`) on the first request.
+    pub(crate) fn equal_to_host(make: fn() -> TypeShape, id: TypeId) -> Self {
+        Self {
+            parts: Arc::new(OnceLock::new()),
+            make: Some((make, id)),
+        }
+    }
+
+    /// The nodes and their encoding, made now if they were not.
+    pub(crate) fn parts(&self) -> &Parts {
+        self.parts.get_or_init(|| match self.make {
+            Some((make, _)) => make().parts().clone(),
+            None => unreachable!("a shape without its parts has a way to make them"),
+        })
+    }
+
     /// Every node; the first is the type itself.
     pub fn nodes(&self) -> &[Node] {
-        &self.nodes
+        &self.parts().nodes
     }
 
     /// The type itself.
     pub fn root(&self) -> &Node {
-        &self.nodes[0]
+        &self.nodes()[0]
     }
 
     /// The node `ty` refers to.
@@ -150,6 +199,6 @@ impl TypeShape {
     /// # Panics
     /// If `ty` is not a node of this shape.
     pub fn node(&self, ty: TypeRef) -> &Node {
-        &self.nodes[ty.index()]
+        &self.nodes()[ty.index()]
     }
 }

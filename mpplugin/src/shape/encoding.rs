@@ -63,12 +63,12 @@ impl std::error::Error for MalformedShape {}
 impl TypeShape {
     /// The shape as bytes: what a plugin's declaration carries.
     pub fn encode(&self) -> Vec<u8> {
-        self.bytes.to_vec()
+        self.parts().bytes.to_vec()
     }
 
     /// The shape as bytes, without a copy: equal shapes have equal bytes.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
+        &self.parts().bytes
     }
 
     /// Reads bytes made by [`encode`](Self::encode), checking everything.
@@ -99,10 +99,7 @@ impl TypeShape {
                 bytes.len() - reader.at
             )));
         }
-        Ok(Self {
-            nodes: nodes.into(),
-            bytes: bytes.into(),
-        })
+        Ok(Self::made(nodes.into(), bytes.into()))
     }
 }
 

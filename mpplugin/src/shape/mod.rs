@@ -92,7 +92,17 @@
 //! name the first difference as a path from the type down (`Msg.count`,
 //! `Op::Add`, `Msg.inner.scale`). A reload's state shape is read the same
 //! way: each plugin hands over the root of its state's graph, and the host
-//! reads both, each checked against its own plugin's library. [`TypeShape::decode`] reads the encoding back, checking every
+//! reads both, each checked against its own plugin's library.
+//!
+//! When the host's type is known before the library is opened
+//! (`mpplugin::load::<T>`, `load_with`), the loader first walks the
+//! plugin's graph beside the host's own, node beside node, checking every
+//! pointer of the plugin's as above: equal, the plugin's shape is the
+//! host's, and nothing is read into nodes, named or encoded (the
+//! [`TypeShape`] in `PluginInfo` is made from the host's graph when first
+//! asked for). Any difference, or anything the lockstep does not follow,
+//! and the graph is read into a `TypeShape` as ever, so that what differs,
+//! or what is malformed, is said in the same words. [`TypeShape::decode`] reads the encoding back, checking every
 //! length, reference and string, for tools that keep shapes as bytes.
 //!
 //! # What stays unchecked
@@ -106,6 +116,7 @@ mod describe;
 mod encoding;
 mod graph;
 mod impls;
+pub(crate) mod lockstep;
 mod merge;
 mod print;
 pub(crate) mod walk;
@@ -138,10 +149,7 @@ impl TypeShape {
     /// The shape of these nodes, encoded once.
     pub(crate) fn from_nodes(nodes: Vec<Node>) -> Self {
         let bytes = encoding::encode(&nodes).into();
-        Self {
-            nodes: nodes.into(),
-            bytes,
-        }
+        Self::made(nodes.into(), bytes)
     }
 }
 
