@@ -11,8 +11,10 @@ use std::time::Duration;
 
 use fixture_drift_types::{Config, Foreign, Inner, Msg, Op, Wrapper};
 use mpplugin::shape::ShapeDifference;
+use mpplugin::shape::TypeShape;
 use mpplugin::{LoadError, Message, Plugin, PluginLibrary, load_with};
 use mpplugin_tests::fixtures::{declaration_outside, drifted, malformed_shape};
+use mpplugin_tests::scratch::Scratch;
 use mpplugin_tests::watchdog::watchdog;
 
 fn open(path: &Path) -> Result<PluginLibrary, LoadError> {
@@ -303,4 +305,86 @@ fn a_type_name_function_that_is_not_the_librarys_is_refused_uncalled() {
         without_addresses(&outside("type-name-outside-code")),
         "its message type's name function at 0xADDR is outside the library's code"
     );
+}
+
+/// The shape refusal in `error`, or what else it is.
+fn difference_of(error: &LoadError) -> ShapeDifference {
+    match error {
+        LoadError::MessageShape { difference, .. }
+        | LoadError::ArgumentShape { difference, .. } => difference.clone(),
+        other => panic!("expected a shape refusal, got {other:?}"),
+    }
+}
+
+/// `load_with` knows the host's types before the library is opened, and
+/// compares an equal shape with the host's graph in lockstep, without
+/// reading it: it accepts and refuses what `open` then `instantiate_with`
+/// do, in the same words. On copies no test opened before, so that nothing
+/// comes from a library already read.
+#[test]
+fn load_with_known_types_says_what_open_then_instantiate_says() {
+    let scratch = Scratch::new("drift-load-known-types");
+    let fresh = |source: &Path, name: &str| {
+        let copy = scratch.join(format!("lib{name}.so"));
+        std::fs::copy(source, &copy).expect("the build copies");
+        copy
+    };
+    // SAFETY: as in `open`.
+    let plugin = unsafe { load_with::<Msg, Config>(fresh(drifted(None), "same"), &config()) }
+        .expect("the identical build loads");
+    let info = plugin.info();
+    assert_eq!(info.message_shape, TypeShape::of::<Msg>());
+    assert_eq!(
+        info.message_shape.to_string(),
+        open(drifted(None))
+            .unwrap()
+            .info()
+            .message_shape
+            .to_string()
+    );
+    assert_eq!(info.message_shape.opaque_fields(), ["Msg.id"]);
+    assert_eq!(info.argument_shape, Some(TypeShape::of::<Config>()));
+    for feature in [
+        "swap-fields",
+        "swap-variants",
+        "signed-count",
+        "float-scale",
+        "extra-field",
+        "generic-arg",
+        "swap-config",
+    ] {
+        // SAFETY: as in `open`.
+        let Err(error) = (unsafe {
+            load_with::<Msg, Config>(fresh(drifted(Some(feature)), feature), &config())
+        }) else {
+            panic!("the plugin built with `{feature}` was loaded");
+        };
+        let (expected, _) = refused(feature);
+        assert_eq!(difference_of(&error), difference_of(&expected), "{feature}");
+        assert_eq!(
+            std::mem::discriminant(&error),
+            std::mem::discriminant(&expected),
+            "{feature}"
+        );
+    }
+    let mut cases = vec!["misaligned", "not-utf8", "absurd-length", "many-zeroed"];
+    if cfg!(target_os = "linux") {
+        cases.extend(["outside", "lazy-outside-code"]);
+    }
+    for case in cases {
+        // SAFETY: as in `open`.
+        let error = unsafe { mpplugin::load::<Msg>(fresh(malformed_shape(case), case)) }
+            .expect_err("a malformed shape is refused");
+        let LoadError::BadDeclaration { reason, .. } = error else {
+            panic!("expected BadDeclaration for {case}, got {error:?}");
+        };
+        assert_eq!(
+            without_addresses(&reason),
+            format!(
+                "its message type's shape is malformed: {}",
+                without_addresses(&malformed(case))
+            ),
+            "{case}"
+        );
+    }
 }
