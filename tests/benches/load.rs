@@ -364,7 +364,7 @@ mod folder {
 /// and the comparison of equal shapes on every check (one look-up of the
 /// host's bytes, built once per process, and a `memcmp`).
 mod shapes {
-    use mpplugin::__private::message_shape;
+    use mpplugin::__private::{message_shape, message_shape_as};
     use mpplugin::abi::PluginDeclaration;
     use mpplugin::shape::{TypeShape, encoded};
 
@@ -390,6 +390,13 @@ mod shapes {
         // SAFETY: the fixture's declaration, of this ABI, in a library that
         // is never closed (forgotten by the callers).
         unsafe { message_shape(declaration) }.expect("the fixture's shape reads")
+    }
+
+    /// The plugin's message shape as `load::<Event>` reads it at `open`:
+    /// compared with the host's graph in lockstep, not read into nodes.
+    fn read_in_lockstep(declaration: &PluginDeclaration) -> TypeShape {
+        // SAFETY: as in `read`.
+        unsafe { message_shape_as::<Event>(declaration) }.expect("the fixture's shape reads")
     }
 
     fn event_shape() -> TypeShape {
@@ -450,6 +457,34 @@ mod shapes {
             });
     }
 
+    /// `cold_shapes_then_construct` as `load::<Event>` does it: the graph
+    /// compared with the host's in lockstep, equal, and nothing read into
+    /// nodes or encoded.
+    #[divan::bench(sample_count = 30, sample_size = 1)]
+    fn cold_lockstep_then_construct(bencher: Bencher<'_, '_>) {
+        LazyLock::force(&SYMBOL);
+        encoded::<Event>();
+        bencher
+            .with_inputs(fresh_declaration)
+            .bench_local_values(|(library, declaration)| {
+                std::mem::forget(library);
+                (read_in_lockstep(declaration), construct(declaration))
+            });
+    }
+
+    /// The host comparing a fresh copy's graph with its own in lockstep,
+    /// alone.
+    #[divan::bench(sample_count = 30, sample_size = 1)]
+    fn cold_host_compares_in_lockstep(bencher: Bencher<'_, '_>) {
+        LazyLock::force(&SYMBOL);
+        bencher
+            .with_inputs(fresh_declaration)
+            .bench_local_values(|(library, declaration)| {
+                std::mem::forget(library);
+                read_in_lockstep(declaration)
+            });
+    }
+
     /// The host reading a fresh copy's graph alone.
     #[divan::bench(sample_count = 30, sample_size = 1)]
     fn cold_host_reads_the_plugins_graph(bencher: Bencher<'_, '_>) {
@@ -486,6 +521,16 @@ mod shapes {
     fn warm_check(bencher: Bencher<'_, '_>) {
         // SAFETY: the fixture is built from this repository's source.
         let library = unsafe { mpplugin::PluginLibrary::open(*GOOD) }.unwrap();
+        bencher.bench_local(|| library.check::<Event>().unwrap());
+    }
+
+    /// `warm_check` on a library that `load::<Event>` opened, whose shape
+    /// was found equal in lockstep: the shape check is a comparison of
+    /// type ids.
+    #[divan::bench(sample_count = 200, sample_size = 50)]
+    fn warm_check_after_load(bencher: Bencher<'_, '_>) {
+        let plugin = mpplugin_load(&fresh_copy());
+        let library = plugin.library().clone();
         bencher.bench_local(|| library.check::<Event>().unwrap());
     }
 
