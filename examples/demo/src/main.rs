@@ -122,9 +122,6 @@ fn run() -> Result<(), Box<dyn Error>> {
     for command in script_before_report() {
         host.send(command)?;
     }
-    for _ in 0..TIMESTAMPS {
-        host.send(ConcatCommand::Time(SystemTime::now()))?;
-    }
     let (reply, reports) = reply::channel();
     host.send(ConcatCommand::Report(reply))?;
     // The host waits for the replies before it sends anything else.
@@ -147,9 +144,6 @@ fn run() -> Result<(), Box<dyn Error>> {
         for command in script_before_report() {
             host.send(command).await?;
         }
-        for _ in 0..TIMESTAMPS {
-            host.send(ConcatCommand::Time(SystemTime::now())).await?;
-        }
         let (reply, reports) = reply::channel();
         host.send(ConcatCommand::Report(reply)).await?;
         host.send(ConcatCommand::Exit).await?;
@@ -169,9 +163,6 @@ fn run() -> Result<(), Box<dyn Error>> {
     }
     for command in script_before_report() {
         host.send(command)?;
-    }
-    for _ in 0..TIMESTAMPS {
-        host.send(ConcatCommand::Time(SystemTime::now()))?;
     }
     // The same `Reply` as in-process: each child answers over its socket.
     let (reply, reports) = reply::channel();
@@ -233,11 +224,14 @@ fn instantiate(
     }
 }
 
-fn script_before_report() -> Vec<ConcatCommand> {
+/// What every host sends before it asks for reports: three texts, then
+/// [`TIMESTAMPS`] timestamps, each taken as the iterator hands it out, just
+/// before its send.
+fn script_before_report() -> impl Iterator<Item = ConcatCommand> {
     ["Hello", ", ", "World"]
         .into_iter()
         .map(|text| ConcatCommand::Concat(text.to_owned()))
-        .collect()
+        .chain((0..TIMESTAMPS).map(|_| ConcatCommand::Time(SystemTime::now())))
 }
 
 fn print_reports(reports: &Replies<Report>, count: usize) -> Result<(), Box<dyn Error>> {
