@@ -433,6 +433,39 @@ fn replace_hands_the_id_to_a_new_child_after_the_old_one_drains() {
 }
 
 #[test]
+fn a_host_that_replaces_often_lets_go_of_the_children_that_ended() {
+    let _watchdog = watchdog("many replaces".to_owned(), Duration::from_secs(120));
+    let mut host = host();
+    host.attach(steady()).unwrap();
+    let id = host.attach_with(crash(), &0_u8).unwrap();
+    let replaces: u64 = 12;
+    for round in 0..replaces {
+        host.send(Job::Add(1)).unwrap();
+        let old = host.replace_with(id, crash(), &0_u8).unwrap();
+        // Each old child has handled its add and ended before the next
+        // replace, which lets go of it.
+        let exit = old.wait();
+        assert_eq!(
+            (exit.ending, exit.handled, exit.unhandled),
+            (Ending::Finished, 1, 0),
+            "round {round}"
+        );
+        assert!(
+            host.__retired_children() <= 1,
+            "round {round}: {} replaced children held",
+            host.__retired_children()
+        );
+    }
+    host.send(Job::Add(1)).unwrap();
+    let exits = host.end();
+    assert_eq!(exits.len(), 2);
+    assert_eq!(exits[0].ending, Ending::Finished, "{}", exits[0]);
+    assert_eq!(exits[0].handled, replaces + 1, "{}", exits[0]);
+    assert_eq!(exits[1].ending, Ending::Finished, "{}", exits[1]);
+    assert_eq!(exits[1].handled, 1, "{}", exits[1]);
+}
+
+#[test]
 fn a_program_a_plugin_starts_inherits_the_variable_but_is_no_child() {
     let _watchdog = watchdog(
         "a host started by a plugin".to_owned(),

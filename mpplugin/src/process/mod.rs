@@ -222,7 +222,10 @@ pub struct Host<T> {
     inner: crate::Host<Vec<u8>>,
     /// The child of each plugin id, the latest one.
     children: Vec<Arc<Shared>>,
-    /// Children replaced, which may still be draining.
+    /// Children replaced, which may still be draining: kept to be stopped
+    /// by `end_by` or killed by a drop, and let go of once ended (each
+    /// one's exit is in its [`Replaced`]), so that a host that replaces
+    /// often holds only those still running.
     retired: Vec<Arc<Shared>>,
     /// The `Reply`s sent to the children.
     registry: Arc<Registry>,
@@ -473,6 +476,7 @@ impl<T: Serialize> Host<T> {
         let old = std::mem::replace(&mut self.children[index], shared);
         // Nothing sent from now on reaches the old child.
         self.registry.leave(old.serial);
+        self.retired.retain(|child| !child.has_ended());
         self.retired.push(Arc::clone(&old));
         Ok(Replaced {
             inner: replaced,
@@ -554,6 +558,13 @@ impl<T: Serialize> Host<T> {
     pub fn pid(&self, id: PluginId) -> Option<u32> {
         let index = usize::try_from(id.index()).ok()?;
         Some(self.children.get(index)?.pid)
+    }
+
+    /// How many replaced children this host still holds (those not yet
+    /// seen ended at the latest replace). For tests of this crate only.
+    #[doc(hidden)]
+    pub fn __retired_children(&self) -> usize {
+        self.retired.len()
     }
 
     /// Tells every child that no message follows, lets each handle what it

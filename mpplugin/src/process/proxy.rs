@@ -38,6 +38,9 @@ pub(crate) struct Shared {
     abandon: AtomicBool,
     /// Set when a shutdown's deadline passed with the child still running.
     stopped: AtomicBool,
+    /// Set once the child has been waited for and its ending recorded:
+    /// nothing is left to stop, and its exit is in `record`.
+    ended: AtomicBool,
     record: Mutex<Record>,
 }
 
@@ -75,6 +78,12 @@ impl Shared {
             self.stopped.store(true, Ordering::SeqCst);
             let _ = child.kill();
         }
+    }
+
+    /// Whether the child has been waited for and its ending recorded: the
+    /// host need not keep it to stop or kill it any more.
+    pub(crate) fn has_ended(&self) -> bool {
+        self.ended.load(Ordering::SeqCst)
     }
 
     /// Whether [`stop`](Self::stop) killed the child.
@@ -192,6 +201,7 @@ impl Proxy {
             child: Mutex::new(child),
             abandon: AtomicBool::new(false),
             stopped: AtomicBool::new(false),
+            ended: AtomicBool::new(false),
             record: Mutex::new(Record::default()),
         });
         let reading = ours
@@ -315,6 +325,8 @@ impl Proxy {
                 Err(error) => Ending::Broken(format!("cannot wait for the child process: {error}")),
             });
         }
+        drop(record);
+        self.shared.ended.store(true, Ordering::SeqCst);
     }
 }
 
