@@ -166,12 +166,12 @@ impl<T: DeserializeOwned + Shape + Send + Sync> ChildMain<T> {
         let mut plugin = match self.load(&hello) {
             Ok(plugin) => plugin,
             Err(reason) => {
-                send(wire::REFUSED, reason.as_bytes());
+                send(wire::REFUSED, wire::text(&reason).as_bytes());
                 flush();
                 return 0;
             }
         };
-        if !send(wire::READY, plugin.name().as_bytes()) || !flush() {
+        if !send(wire::READY, wire::text(plugin.name()).as_bytes()) || !flush() {
             return EXIT_BROKEN;
         }
 
@@ -212,7 +212,7 @@ impl<T: DeserializeOwned + Shape + Send + Sync> ChildMain<T> {
                         "a message does not decode as `{}`: {error} (host and child built from different message types?)",
                         type_name::<T>()
                     );
-                    send(wire::UNDECODABLE, reason.as_bytes());
+                    send(wire::UNDECODABLE, wire::text(&reason).as_bytes());
                     flush();
                     return EXIT_BROKEN;
                 }
@@ -231,7 +231,7 @@ impl<T: DeserializeOwned + Shape + Send + Sync> ChildMain<T> {
                     break;
                 }
                 Handled::Panicked(text) => {
-                    send(wire::PANICKED, text.as_bytes());
+                    send(wire::PANICKED, wire::text(&text).as_bytes());
                     break;
                 }
             };

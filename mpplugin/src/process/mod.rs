@@ -75,7 +75,10 @@
 //! [`Ending::Exited`] with the status), while every
 //! other plugin and the host go on. Its `handled` counts the handlers that
 //! returned; `unhandled` every other message that reached its queue,
-//! including the one it died in.
+//! including the one it died in. Text a child sends (a panic message, a
+//! refusal, its plugin's name) longer than the host reads in one frame,
+//! 64 MiB, arrives cut at a char boundary, with a marker saying so: a
+//! panic with a huge message is still [`Ending::Panicked`], with its start.
 //!
 //! Children never outlive the host: on Linux each asks the kernel to kill
 //! it when the host dies (`PR_SET_PDEATHSIG`, requested from a thread that

@@ -4,6 +4,7 @@
 //! as it is. Only framing and the encodings of the frames live here: no
 //! process, no socket, no plugin.
 
+use std::borrow::Cow;
 use std::io::{self, Read};
 
 use serde::Serialize;
@@ -53,6 +54,39 @@ const REPLY_ID: usize = 8;
 /// The largest answer's encoding a child may send through a `Reply`: what
 /// fits beside the id in a body the host reads.
 pub(crate) const MAX_ANSWER: usize = MAX_FROM_CHILD as usize - REPLY_ID;
+
+/// The longest text a child sends in one frame (a panic message, a
+/// refusal, its plugin's name, a drop's panic in [`done`]): room is left
+/// for [`done`]'s encoding of its length. Longer text is cut by [`text`].
+pub(crate) const MAX_TEXT: usize = MAX_FROM_CHILD as usize - 16;
+
+/// What is put after text that [`text`] cut.
+const CUT: &str = " [... cut by mpplugin: the text had";
+
+/// `text` as a child sends it: as it is if at most [`MAX_TEXT`] bytes,
+/// otherwise its start cut at a char boundary, with a marker saying so, so
+/// that the host reads it (a frame over its limit would break the child)
+/// and a text over 4 GiB is no frame the child cannot make.
+pub(crate) fn text(text: &str) -> Cow<'_, str> {
+    fit(text, MAX_TEXT)
+}
+
+/// [`text`] under any `limit`, in bytes.
+fn fit(text: &str, limit: usize) -> Cow<'_, str> {
+    if text.len() <= limit {
+        return Cow::Borrowed(text);
+    }
+    let mut marker = format!("{CUT} {} bytes]", text.len());
+    if marker.len() > limit {
+        // No room for the marker (never under `MAX_TEXT`): the start alone.
+        marker.clear();
+    }
+    let mut keep = limit - marker.len();
+    while !text.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    Cow::Owned([&text[..keep], &marker].concat())
+}
 
 /// A frame of `kind` around `body`.
 pub(crate) fn frame(kind: u8, body: &[u8]) -> Vec<u8> {
@@ -183,7 +217,8 @@ pub(crate) fn read_hello(body: &[u8]) -> Result<Hello, postcard::Error> {
 
 /// [`DONE`]'s body: the panic of the plugin's drop, if any.
 pub(crate) fn done(drop_panic: Option<&str>) -> Vec<u8> {
-    postcard::to_allocvec(&drop_panic).expect("mpplugin: postcard encodes strings")
+    let drop_panic = drop_panic.map(text);
+    postcard::to_allocvec(&drop_panic.as_deref()).expect("mpplugin: postcard encodes strings")
 }
 
 /// Reads [`done`]'s encoding back.
@@ -260,6 +295,51 @@ mod tests {
         let header = [&body.to_le_bytes()[..], &[REPLY]].concat();
         let refused = read_frame(&mut header.as_slice(), MAX_FROM_CHILD).unwrap_err();
         assert_eq!(refused.kind(), io::ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn text_within_the_limit_is_sent_as_it_is() {
+        assert!(matches!(fit("boom", 4), Cow::Borrowed("boom")));
+        assert!(matches!(text("boom"), Cow::Borrowed("boom")));
+    }
+
+    #[test]
+    fn text_over_the_limit_keeps_its_start_at_a_char_boundary_with_a_marker() {
+        // 'é' is two bytes: a cut at an odd byte would split one.
+        let panic = format!("start {}", "é".repeat(200));
+        let limit = 101;
+        let cut = fit(&panic, limit);
+        assert!(cut.len() <= limit, "{} bytes", cut.len());
+        assert!(cut.starts_with("start é"), "{cut}");
+        assert!(
+            cut.ends_with(&format!("{CUT} {} bytes]", panic.len())),
+            "{cut}"
+        );
+        // As a child sends it, the host reads it under that limit.
+        let limit = u32::try_from(limit).unwrap();
+        let frame = frame(PANICKED, cut.as_bytes());
+        let (kind, body) = read_frame(&mut frame.as_slice(), limit).unwrap().unwrap();
+        assert_eq!(
+            (kind, String::from_utf8(body).unwrap()),
+            (PANICKED, cut.into_owned())
+        );
+    }
+
+    #[test]
+    fn a_drop_panic_over_the_host_limit_is_cut_to_a_report_the_host_reads() {
+        // Just over the host's limit: 64 MiB, not what would overflow `u32`.
+        let panic = "x".repeat(MAX_FROM_CHILD as usize + 1);
+        let body = done(Some(&panic));
+        assert!(body.len() <= MAX_FROM_CHILD as usize, "{}", body.len());
+        let said = read_done(&body).unwrap().unwrap();
+        assert!(said.len() <= MAX_TEXT && said.starts_with("xxx"));
+        assert!(said.ends_with(&format!("{CUT} {} bytes]", panic.len())));
+    }
+
+    #[test]
+    fn a_limit_below_the_marker_still_cuts_to_the_limit() {
+        let cut = fit("ééééé", 3);
+        assert_eq!(cut, "é");
     }
 
     #[test]
