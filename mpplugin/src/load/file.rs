@@ -436,11 +436,12 @@ mod tests {
             .find(|(_, (kind, _))| *kind == object::elf::SHT_DYNSYM)
             .map(|(index, (_, offset))| (index, *offset))
             .expect("a position-independent test binary has dynamic symbols");
-        let path = std::env::temp_dir().join(format!("mpplugin-huge-{}", std::process::id()));
+        // Removed when the test ends, passed or failed.
+        let scratch = Scratch::new("huge", &bytes);
+        let path = &scratch.path;
         // The control: unmodified, the file passes the file check (and has no
         // declaration), so the refusal below is the huge table's.
-        std::fs::write(&path, &bytes).unwrap();
-        let control = find_declarations(&path, &std::fs::metadata(&path).unwrap());
+        let control = find_declarations(path, &std::fs::metadata(path).unwrap());
         assert!(
             matches!(control, Err(LoadError::NotAPlugin { .. })),
             "the unmodified test binary: {control:?}"
@@ -449,13 +450,13 @@ mod tests {
         let huge: u64 = 24 << 36;
         let at = sections.at(index) + 32;
         bytes[at..at + 8].copy_from_slice(&huge.to_le_bytes());
-        std::fs::write(&path, &bytes).unwrap();
-        let file = File::options().write(true).open(&path).unwrap();
+        std::fs::write(path, &bytes).unwrap();
+        let file = File::options().write(true).open(path).unwrap();
         file.set_len(dynsym + huge).unwrap();
         drop(file);
-        let metadata = std::fs::metadata(&path).unwrap();
-        let result = find_declarations(&path, &metadata);
-        std::fs::remove_file(&path).unwrap();
+        let metadata = std::fs::metadata(path).unwrap();
+        let result = find_declarations(path, &metadata);
+        drop(scratch);
         assert!(
             matches!(result, Err(LoadError::NotALibrary { .. })),
             "{result:?}"
@@ -468,7 +469,9 @@ mod tests {
     #[cfg_attr(miri, ignore)]
     fn reading_the_parts_of_a_file_finds_what_reading_it_whole_finds() {
         let whole = this_binary();
-        let path = std::env::temp_dir().join(format!("mpplugin-parts-{}", std::process::id()));
+        // Removed when the test ends, passed or failed.
+        let scratch = Scratch::new("parts", &[]);
+        let path = &scratch.path;
         // The control: whole, both read it as a library, so the comparisons
         // that follow are not all of two refusals.
         assert!(
@@ -476,14 +479,13 @@ mod tests {
             "the fast path refused the unmodified test binary"
         );
         for length in [whole.len(), whole.len() / 2, 4096, 100, 0] {
-            std::fs::write(&path, &whole[..length]).unwrap();
-            let file = File::open(&path).unwrap();
+            std::fs::write(path, &whole[..length]).unwrap();
+            let file = File::open(path).unwrap();
             assert_eq!(
                 read_elf_declarations(&file, length as u64),
                 elf_declarations(&whole[..length], length as u64),
                 "the first {length} bytes"
             );
         }
-        std::fs::remove_file(&path).unwrap();
     }
 }
