@@ -240,8 +240,10 @@ pub const fn state_shape<S: Shape>() -> crate::shape::ShapeRef {
     S::SHAPE
 }
 
-/// The message shape of a declaration, read as the loader reads it at
-/// `open`: for the load benchmark, which times it on fresh library copies.
+/// The message shape of a declaration, read in full, as the loader reads a
+/// graph it did not find equal to the host's (and as `open` read every graph
+/// before it only checked them): for the load benchmark, which times it on
+/// fresh library copies.
 ///
 /// # Safety
 /// `declaration` is a declaration of this ABI version, in a library that
@@ -254,6 +256,29 @@ pub unsafe fn message_shape(
 ) -> Result<crate::shape::TypeShape, String> {
     // SAFETY: the caller's.
     unsafe { crate::load::message_shape(declaration) }
+}
+
+/// As [`message_shape`], but as `PluginLibrary::open` takes it: checked as
+/// the full read checks it (refused in the same words), not read; the shape
+/// is read on the first request.
+///
+/// # Safety
+/// As [`message_shape`].
+///
+/// # Errors
+/// Why the graph is malformed.
+pub unsafe fn message_shape_checked(
+    declaration: &crate::abi::PluginDeclaration,
+) -> Result<crate::shape::TypeShape, String> {
+    // SAFETY: the caller's.
+    unsafe { crate::load::message_shape_checked(declaration) }
+}
+
+/// Whether a shape `open` checked without reading it is the host's shape
+/// of `T`, as `instantiate::<T>` asks first: compared in lockstep, read and
+/// compared in full only if not found equal so. For the load benchmark.
+pub fn shape_is<T: crate::Shape>(shape: &crate::shape::TypeShape) -> bool {
+    crate::load::shape_is::<T>(shape)
 }
 
 /// As [`message_shape`], compared first with the host's graph of `T` in

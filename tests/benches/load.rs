@@ -364,7 +364,7 @@ mod folder {
 /// and the comparison of equal shapes on every check (one look-up of the
 /// host's bytes, built once per process, and a `memcmp`).
 mod shapes {
-    use mpplugin::__private::{message_shape, message_shape_as};
+    use mpplugin::__private::{message_shape, message_shape_as, message_shape_checked, shape_is};
     use mpplugin::abi::PluginDeclaration;
     use mpplugin::shape::{TypeShape, encoded};
 
@@ -390,6 +390,13 @@ mod shapes {
         // SAFETY: the fixture's declaration, of this ABI, in a library that
         // is never closed (forgotten by the callers).
         unsafe { message_shape(declaration) }.expect("the fixture's shape reads")
+    }
+
+    /// The plugin's message shape as `PluginLibrary::open` takes it:
+    /// checked as `read` checks it, not read.
+    fn check(declaration: &PluginDeclaration) -> TypeShape {
+        // SAFETY: as in `read`.
+        unsafe { message_shape_checked(declaration) }.expect("the fixture's shape is valid")
     }
 
     /// The plugin's message shape as `load::<Event>` reads it at `open`:
@@ -469,6 +476,35 @@ mod shapes {
             .bench_local_values(|(library, declaration)| {
                 std::mem::forget(library);
                 (read_in_lockstep(declaration), construct(declaration))
+            });
+    }
+
+    /// `cold_shapes_then_construct` as `open` then `instantiate::<Event>`
+    /// do it: the graph checked at `open` (not read), then compared with the
+    /// host's in lockstep, equal, then the constructor.
+    #[divan::bench(sample_count = 30, sample_size = 1)]
+    fn cold_check_lockstep_then_construct(bencher: Bencher<'_, '_>) {
+        LazyLock::force(&SYMBOL);
+        encoded::<Event>();
+        bencher
+            .with_inputs(fresh_declaration)
+            .bench_local_values(|(library, declaration)| {
+                std::mem::forget(library);
+                let shape = check(declaration);
+                assert!(shape_is::<Event>(&shape));
+                (shape, construct(declaration))
+            });
+    }
+
+    /// The check `open` makes of a fresh copy's graph, alone.
+    #[divan::bench(sample_count = 30, sample_size = 1)]
+    fn cold_host_checks_the_plugins_graph(bencher: Bencher<'_, '_>) {
+        LazyLock::force(&SYMBOL);
+        bencher
+            .with_inputs(fresh_declaration)
+            .bench_local_values(|(library, declaration)| {
+                std::mem::forget(library);
+                check(declaration)
             });
     }
 

@@ -271,6 +271,54 @@ fn a_graph_of_one_identity_at_many_addresses_is_refused_without_reading_it_all()
     drop(done);
 }
 
+/// `open` checks a plugin's graph without reading it: every malformed build
+/// is refused at `open` in the words of the full read (what `open` did
+/// before, `__private::message_shape`), each side on a copy of its own, so
+/// that neither answer comes from what the other cached.
+#[test]
+fn open_refuses_every_malformed_build_in_the_words_of_the_full_read() {
+    use mpplugin::__private::message_shape;
+    use mpplugin::abi::PluginDeclaration;
+
+    let scratch = Scratch::new("drift-check-as-read");
+    let mut cases = vec!["misaligned", "not-utf8", "absurd-length", "many-zeroed"];
+    if cfg!(target_os = "linux") {
+        cases.extend(["outside", "lazy-outside-code"]);
+    }
+    for case in cases {
+        let copy = |side: &str| {
+            let copy = scratch.join(format!("lib{case}-{side}.so"));
+            std::fs::copy(malformed_shape(case), &copy).expect("the build copies");
+            copy
+        };
+        let error = open(&copy("open")).expect_err("a malformed shape is refused");
+        let LoadError::BadDeclaration { reason, .. } = error else {
+            panic!("expected BadDeclaration for {case}, got {error:?}");
+        };
+        // SAFETY: the fixture is built from this repository's source by the
+        // same toolchain, with a declaration of this ABI under this symbol;
+        // the library is never closed (forgotten below), so the reference
+        // stays valid.
+        let read = unsafe {
+            let library = libloading::Library::new(copy("read")).expect("dlopen");
+            let declaration: &PluginDeclaration = &**library
+                .get::<*const PluginDeclaration>(b"__mpplugin_declaration__shape_malformed")
+                .expect("dlsym");
+            let read = message_shape(declaration).expect_err("the full read refuses it");
+            std::mem::forget(library);
+            read
+        };
+        assert_eq!(
+            without_addresses(&reason),
+            format!(
+                "its message type's shape is malformed: {}",
+                without_addresses(&read)
+            ),
+            "{case}"
+        );
+    }
+}
+
 /// The reason `declaration-outside` built with `case` is refused for, at
 /// open.
 fn outside(case: &str) -> String {

@@ -13,7 +13,7 @@
 use std::any::TypeId;
 use std::ffi::c_void;
 use std::path::Path;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use super::error::LoadError;
 use super::image::Image;
@@ -118,9 +118,11 @@ pub(super) unsafe fn describe(
     };
     let mut shapes_image = image.clone();
     let mut type_shape = |field: &str, root: ShapeRef, host: Option<&HostShape>| {
-        plugin_shape(&mut shapes_image, root, host).map_err(|reason| LoadError::BadDeclaration {
-            path: path.to_owned(),
-            reason: format!("its {field}'s shape is malformed: {reason}"),
+        plugin_shape(&mut shapes_image, root, host, Read::Check).map_err(|reason| {
+            LoadError::BadDeclaration {
+                path: path.to_owned(),
+                reason: format!("its {field}'s shape is malformed: {reason}"),
+            }
         })
     };
     let panic_strategy = match declaration.panic_strategy {
@@ -197,6 +199,7 @@ fn plugin_shape(
     image: &mut Image,
     root: ShapeRef,
     host: Option<&HostShape>,
+    read: Read,
 ) -> Result<TypeShape, String> {
     /// A list, not a `HashMap`: a process loads a few libraries.
     /// A root's node and lazy function, and its image's `key`.
@@ -221,6 +224,14 @@ fn plugin_shape(
         Some(host) if lockstep::equal(host.root, root, image) => {
             TypeShape::equal_to_host(host.make, host.id)
         }
+        None if read == Read::Check => {
+            walk::check(root, image)?;
+            TypeShape::unread(Arc::new(Unread {
+                image: image.clone(),
+                node: root.node as usize,
+                lazy: root.lazy,
+            }))
+        }
         _ => TypeShape::from_nodes(walk::nodes(root, image)?),
     };
     let mut read = READ.lock().unwrap_or_else(PoisonError::into_inner);
@@ -229,6 +240,49 @@ fn plugin_shape(
     }
     read.push((key, shape.clone()));
     Ok(shape)
+}
+
+/// How a graph not found equal to the host's is taken.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// Read into nodes now.
+    Now,
+    /// Checked now (`walk::check`: refused in the words a read would use),
+    /// read on the first request: `open`, which does not know the host's
+    /// type; `instantiate` compares it with the host's in lockstep first.
+    Check,
+}
+
+/// A plugin's graph that `open` checked and did not read.
+struct Unread {
+    /// The image of the object holding the declaration.
+    image: Image,
+    /// The root (`ShapeRef`), as plain values: the graph lives in a library
+    /// that is never unloaded.
+    node: usize,
+    lazy: Option<extern "C" fn() -> ShapeRef>,
+}
+
+impl Unread {
+    fn root(&self) -> ShapeRef {
+        ShapeRef {
+            node: self.node as *const _,
+            lazy: self.lazy,
+        }
+    }
+}
+
+impl shape::Unread for Unread {
+    fn read(&self) -> Result<TypeShape, String> {
+        Ok(TypeShape::from_nodes(walk::nodes(
+            self.root(),
+            &mut self.image.clone(),
+        )?))
+    }
+
+    fn equal(&self, host: ShapeRef) -> bool {
+        lockstep::equal(host, self.root(), &mut self.image.clone())
+    }
 }
 
 /// The shape of a plugin's reload state, read as the loader reads a
@@ -246,11 +300,12 @@ pub(crate) fn state_shape(root: ShapeRef, anchor: *const c_void) -> Result<TypeS
     } else {
         anchor
     };
-    plugin_shape(&mut Image::containing(anchor), root, None)
+    plugin_shape(&mut Image::containing(anchor), root, None, Read::Now)
 }
 
-/// A declaration's message shape, read as the loader reads it: for the
-/// load benchmark, which times it beside a fresh library's constructor.
+/// A declaration's message shape, read in full as the loader reads a graph
+/// it did not find equal to the host's: for the load benchmark, which times
+/// it beside a fresh library's constructor.
 ///
 /// # Safety
 /// `declaration` is a declaration of this ABI, read by the caller from a
@@ -260,6 +315,23 @@ pub(crate) unsafe fn message_shape(declaration: &PluginDeclaration) -> Result<Ty
         &mut Image::containing(std::ptr::from_ref(declaration).cast()),
         declaration.message_shape,
         None,
+        Read::Now,
+    )
+}
+
+/// A declaration's message shape as `open` takes it: checked (refused in
+/// the words a full read would use), not read; for the load benchmark.
+///
+/// # Safety
+/// As [`message_shape`].
+pub(crate) unsafe fn message_shape_checked(
+    declaration: &PluginDeclaration,
+) -> Result<TypeShape, String> {
+    plugin_shape(
+        &mut Image::containing(std::ptr::from_ref(declaration).cast()),
+        declaration.message_shape,
+        None,
+        Read::Check,
     )
 }
 
@@ -275,6 +347,7 @@ pub(crate) unsafe fn message_shape_as<T: Shape>(
         &mut Image::containing(std::ptr::from_ref(declaration).cast()),
         declaration.message_shape,
         Some(&HostShape::of::<T>()),
+        Read::Now,
     )
 }
 
@@ -328,11 +401,15 @@ pub(super) struct HostType {
     /// The type's `TypeId`: a plugin's shape found equal to it in lockstep
     /// says so.
     id: TypeId,
+    /// The type's static graph, compared in lockstep with a plugin's that
+    /// `open` checked without reading.
+    root: ShapeRef,
 }
 
 impl HostType {
     pub(super) fn of<X: Shape>() -> Self {
         Self {
+            root: X::SHAPE,
             info: TypeInfo::of::<X>(),
             shape: shape::encoded::<X>(),
             describe: TypeShape::of::<X>,
@@ -357,7 +434,8 @@ pub(super) fn check_types(
             plugin: info.message.clone(),
         });
     }
-    if let Some(difference) = shape_difference(message, &info.message_shape) {
+    if let Some(difference) = shape_difference(message, &info.message_shape, info, "message type")?
+    {
         return Err(LoadError::MessageShape {
             path: info.path.clone(),
             difference,
@@ -372,7 +450,7 @@ pub(super) fn check_types(
         });
     }
     if let (Some(host), Some(plugin)) = (argument, &info.argument_shape) {
-        if let Some(difference) = shape_difference(host, plugin) {
+        if let Some(difference) = shape_difference(host, plugin, info, "argument type")? {
             return Err(LoadError::ArgumentShape {
                 path: info.path.clone(),
                 difference,
@@ -382,14 +460,53 @@ pub(super) fn check_types(
     check_panic_strategy(info)
 }
 
+/// Where the plugin's shape of a type differs from the host's, if it does,
+/// refused as `open` refuses a malformed shape (`its {field}'s shape is
+/// malformed: ...`) where [`difference`] says it is.
+fn shape_difference(
+    host: &HostType,
+    plugin: &TypeShape,
+    info: &PluginInfo,
+    field: &str,
+) -> Result<Option<shape::ShapeDifference>, LoadError> {
+    difference(host, plugin).map_err(|reason| LoadError::BadDeclaration {
+        path: info.path.clone(),
+        reason: format!("its {field}'s shape is malformed: {reason}"),
+    })
+}
+
 /// Where the plugin's shape of a type differs from the host's, if it does.
-/// A shape found equal to this type's in lockstep needs no comparison;
+/// A shape found equal to this type's in lockstep at `load` needs no
+/// comparison; one `open` checked without reading it is compared in
+/// lockstep now (its memory warm), and read only if not found equal so;
 /// otherwise equal bytes are equal shapes: one comparison of bytes.
-fn shape_difference(host: &HostType, plugin: &TypeShape) -> Option<shape::ShapeDifference> {
-    if plugin.make.is_some_and(|(_, id)| id == host.id) || host.shape == plugin.as_bytes() {
-        return None;
+///
+/// # Errors
+/// Only where a graph `open` checked no longer reads (a lazy shape's
+/// function that answers otherwise the second time).
+fn difference(
+    host: &HostType,
+    plugin: &TypeShape,
+) -> Result<Option<shape::ShapeDifference>, String> {
+    if plugin.make.is_some_and(|(_, id)| id == host.id) || plugin.found.get() == Some(&host.id) {
+        return Ok(None);
     }
-    TypeShape::difference(&(host.describe)(), plugin)
+    if let Some(unread) = &plugin.unread {
+        if plugin.is_unread() && unread.equal(host.root) {
+            let _ = plugin.found.set(host.id);
+            return Ok(None);
+        }
+    }
+    if host.shape == &plugin.try_parts()?.bytes[..] {
+        return Ok(None);
+    }
+    Ok(TypeShape::difference(&(host.describe)(), plugin))
+}
+
+/// Whether `shape` is the host's shape of `T`, as `instantiate::<T>`
+/// finds it: for the load benchmark.
+pub(crate) fn shape_is<T: Shape>(shape: &TypeShape) -> bool {
+    matches!(difference(&HostType::of::<T>(), shape), Ok(None))
 }
 
 /// Not under Miri, which cannot ask where objects are mapped

@@ -132,7 +132,9 @@ mod select;
 mod trust;
 
 use declaration::{Expected, HostShape, HostType};
-pub(crate) use declaration::{message_shape, message_shape_as, state_shape};
+pub(crate) use declaration::{
+    message_shape, message_shape_as, message_shape_checked, shape_is, state_shape,
+};
 pub use dir::OpenedDir;
 pub use error::LoadError;
 pub(crate) use file::check_alone;

@@ -125,6 +125,22 @@ pub struct TypeShape {
     /// `TypeId`: set when the loader found a plugin's graph equal to the
     /// host's without reading it into nodes, so that `open` need not.
     pub(crate) make: Option<(fn() -> TypeShape, TypeId)>,
+    /// A plugin's graph that `open` checked (`walk::check`) without reading
+    /// it: read on the first request, or compared with the host's in
+    /// lockstep first (`instantiate`).
+    pub(crate) unread: Option<Arc<dyn Unread>>,
+    /// The `TypeId` of the host's type an unread graph was found equal to
+    /// in lockstep (`instantiate`), so that checking again is a comparison
+    /// of type ids.
+    pub(crate) found: Arc<OnceLock<TypeId>>,
+}
+
+/// A plugin's graph, found valid but not read into nodes.
+pub(crate) trait Unread: Send + Sync {
+    /// The graph read in full, as the check found it could be.
+    fn read(&self) -> Result<TypeShape, String>;
+    /// Whether the graph is the host's at `host`, in lockstep.
+    fn equal(&self, host: super::ShapeRef) -> bool;
 }
 
 /// A shape's nodes and their encoding.
@@ -164,6 +180,8 @@ impl TypeShape {
         Self {
             parts: Arc::new(OnceLock::from(Parts { nodes, bytes })),
             make: None,
+            unread: None,
+            found: Arc::default(),
         }
     }
 
@@ -173,14 +191,50 @@ impl TypeShape {
         Self {
             parts: Arc::new(OnceLock::new()),
             make: Some((make, id)),
+            unread: None,
+            found: Arc::default(),
         }
+    }
+
+    /// A plugin's graph, checked, read by `unread` on the first request.
+    pub(crate) fn unread(unread: Arc<dyn Unread>) -> Self {
+        Self {
+            parts: Arc::new(OnceLock::new()),
+            make: None,
+            unread: Some(unread),
+            found: Arc::default(),
+        }
+    }
+
+    /// Whether this is a plugin's graph not read yet: once read (asked for,
+    /// or compared in full), comparing its bytes is cheaper than a lockstep.
+    pub(crate) fn is_unread(&self) -> bool {
+        self.parts.get().is_none()
+    }
+
+    /// The nodes and their encoding, read now if they were not: an error
+    /// only where a graph checked at `open` no longer reads (a lazy
+    /// shape's function that answers otherwise the second time).
+    pub(crate) fn try_parts(&self) -> Result<&Parts, String> {
+        if let (None, Some(unread)) = (self.parts.get(), &self.unread) {
+            let read = unread.read()?;
+            let _ = self.parts.set(read.parts().clone());
+        }
+        Ok(self.parts())
     }
 
     /// The nodes and their encoding, made now if they were not.
     pub(crate) fn parts(&self) -> &Parts {
-        self.parts.get_or_init(|| match self.make {
-            Some((make, _)) => make().parts().clone(),
-            None => unreachable!("a shape without its parts has a way to make them"),
+        self.parts.get_or_init(|| match (self.make, &self.unread) {
+            (Some((make, _)), _) => make().parts().clone(),
+            (None, Some(unread)) => unread
+                .read()
+                .unwrap_or_else(|reason| {
+                    panic!("a plugin's shape checked when it was opened no longer reads: {reason}")
+                })
+                .parts()
+                .clone(),
+            (None, None) => unreachable!("a shape without its parts has a way to make them"),
         })
     }
 

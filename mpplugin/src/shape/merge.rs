@@ -27,7 +27,7 @@ type Map<K, V> = HashMap<K, V, BuildHasherDefault<DefaultHasher>>;
 /// more than a message's types take (tens of nodes, a few rounds), and short
 /// of the seconds a malformed graph of thousands of nodes, each round
 /// telling one more apart, would take.
-const MAX_WORK: usize = 1 << 24;
+pub(crate) const MAX_WORK: usize = 1 << 24;
 
 /// `nodes` (the root's first, every reference inside) with the nodes of
 /// equal types merged.

@@ -125,6 +125,7 @@ use std::any::TypeId;
 use std::sync::{Mutex, PoisonError};
 
 pub use compare::ShapeDifference;
+pub(crate) use describe::Unread;
 pub use describe::{Field, Kind, Layout, Node, TypeRef, TypeShape, Variant};
 pub use encoding::MalformedShape;
 pub use graph::{

@@ -102,14 +102,7 @@ impl Memory for Own {
 /// What is malformed, in words, for a plugin's graph; never for a graph of
 /// this process's own types below the limits.
 pub(crate) fn nodes(root: ShapeRef, memory: &mut impl Memory) -> Result<Vec<Node>, String> {
-    let mut walk = Walk {
-        memory,
-        nodes: Vec::new(),
-        addresses: Map::default(),
-        names: Map::default(),
-        references: 0,
-        composed: 0,
-    };
+    let mut walk = Walk::new(memory, true);
     walk.visit(root, 0)?;
     let nodes: Vec<Node> = walk
         .nodes
@@ -117,6 +110,30 @@ pub(crate) fn nodes(root: ShapeRef, memory: &mut impl Memory) -> Result<Vec<Node
         .map(|node| node.expect("every reserved node is read before `visit` returns"))
         .collect();
     merge::equal_types(nodes)
+}
+
+/// Whether [`nodes`] would read the graph at `root`, refusing it with the
+/// same error if not, without making its nodes, names or encoding: the same
+/// walk, every pointer, bound and text checked as [`nodes`] checks them, with
+/// names counted rather than composed. `open` checks a plugin's graph so and
+/// reads it only when asked (`PluginInfo`) or when it is not the host's.
+///
+/// Merging equal types (`merge.rs`) may refuse a graph of many types too;
+/// where its bound could be met (far more types and references than any
+/// message has), the graph is read in full to answer as [`nodes`] does.
+///
+/// # Errors
+/// The error [`nodes`] returns for this graph.
+pub(crate) fn check(root: ShapeRef, memory: &mut impl Memory) -> Result<(), String> {
+    let mut walk = Walk::new(memory, false);
+    walk.visit(root, 0)?;
+    // Each round of the merge does one step per node and reference, and
+    // there are at most as many rounds as nodes.
+    let (count, references) = (walk.count, walk.held);
+    if count.saturating_mul(count.saturating_add(references)) > merge::MAX_WORK {
+        return nodes(root, walk.memory).map(drop);
+    }
+    Ok(())
 }
 
 /// A name: borrowed from the graph's memory (which lives for the rest of the
@@ -129,21 +146,82 @@ type Name = Cow<'static, str>;
 /// collisions; it is bounded by [`MAX_REFERENCES`] all the same).
 type Map<K, V> = HashMap<K, V, BuildHasherDefault<DefaultHasher>>;
 
+/// A type's full name as a walk knows it: the name itself when the walk
+/// builds nodes, its length (and whether it is `()`, which a function's
+/// name leaves out) when it only checks.
+#[derive(Clone)]
+enum Named {
+    Text(Name),
+    Counted { len: usize, unit: bool },
+}
+
+impl Named {
+    fn len(&self) -> usize {
+        match self {
+            Named::Text(name) => name.len(),
+            Named::Counted { len, .. } => *len,
+        }
+    }
+
+    fn is_unit(&self) -> bool {
+        match self {
+            Named::Text(name) => name == "()",
+            Named::Counted { unit, .. } => *unit,
+        }
+    }
+
+    fn text(self) -> Name {
+        match self {
+            Named::Text(name) => name,
+            Named::Counted { .. } => unreachable!("a walk that builds nodes composes names"),
+        }
+    }
+}
+
+/// The length of `names` joined with `, `.
+fn joined(names: &[Named]) -> usize {
+    names
+        .iter()
+        .map(|name| name.len() + 2)
+        .sum::<usize>()
+        .saturating_sub(2)
+}
+
 struct Walk<'m, M> {
     memory: &'m mut M,
+    /// Whether nodes and names are made (`nodes`) or only checked (`check`).
+    build: bool,
     nodes: Vec<Option<Node>>,
+    /// Addresses met, as nodes (`nodes.len()` when building).
+    count: usize,
+    /// References held by the nodes met (the merge's work per round).
+    held: usize,
     /// Maps, not lists: a malformed graph may hold thousands of addresses
     /// (zeroed memory is a node every 8 bytes), and a list searched at each
     /// would make the walk quadratic.
     addresses: Map<*const StaticNode, TypeRef>,
     /// Full names made so far.
-    names: Map<*const StaticNode, Name>,
+    names: Map<*const StaticNode, Named>,
     references: usize,
     /// Bytes of names composed so far.
     composed: usize,
 }
 
-impl<M: Memory> Walk<'_, M> {
+impl<'m, M: Memory> Walk<'m, M> {
+    fn new(memory: &'m mut M, build: bool) -> Self {
+        Walk {
+            memory,
+            build,
+            nodes: Vec::new(),
+            count: 0,
+            held: 0,
+            addresses: Map::default(),
+            names: Map::default(),
+            references: 0,
+            composed: 0,
+        }
+    }
+
     fn resolve(&mut self, shape: ShapeRef) -> Result<*const StaticNode, String> {
         self.references += 1;
         if self.references > MAX_REFERENCES {
@@ -222,8 +300,9 @@ impl<M: Memory> Walk<'_, M> {
         Ok(node)
     }
 
-    /// The type's full name: `alloc::vec::Vec<my::Msg>`, `[u8; 4]`.
-    fn name(&mut self, address: *const StaticNode, depth: usize) -> Result<Name, String> {
+    /// The type's full name: `alloc::vec::Vec<my::Msg>`, `[u8; 4]`; only
+    /// counted when the walk does not build nodes.
+    fn name(&mut self, address: *const StaticNode, depth: usize) -> Result<Named, String> {
         if let Some(name) = self.names.get(&address) {
             return Ok(name.clone());
         }
@@ -260,7 +339,7 @@ impl<M: Memory> Walk<'_, M> {
             }
             params.push(param);
         }
-        let one = |params: &[Name]| match params {
+        let one = |params: &[Named]| match params {
             [one] => Ok(one.clone()),
             _ => Err(format!(
                 "a `{}` name takes one parameter, not {}",
@@ -268,8 +347,10 @@ impl<M: Memory> Walk<'_, M> {
                 params.len()
             )),
         };
-        let name: Name = match node.form {
-            PATH if params.is_empty() && consts.is_empty() => Cow::Borrowed(base),
+        // The name's parts, each checked as the name is: what a counting
+        // walk refuses, a building walk refuses in the same words.
+        let name = match node.form {
+            PATH if params.is_empty() && consts.is_empty() => Composed::Base,
             PATH => {
                 if consts.len() % 2 != 0 {
                     return Err(format!(
@@ -277,43 +358,33 @@ impl<M: Memory> Walk<'_, M> {
                         consts.len()
                     ));
                 }
-                let arguments: Vec<Name> = params
-                    .into_iter()
-                    .chain(
-                        consts
-                            .chunks(2)
-                            .map(|words| Cow::Owned(constant(words[0], words[1]))),
-                    )
-                    .collect();
-                Cow::Owned(format!("{base}<{}>", arguments.join(", ")))
+                Composed::Path
             }
             PATH_HIDDEN_LAST => match params.split_last() {
-                Some((_, [])) => Cow::Borrowed(base),
-                Some((_, named)) => Cow::Owned(format!("{base}<{}>", named.join(", "))),
+                Some((_, [])) => Composed::Base,
+                Some(_) => Composed::HiddenLast,
                 None => return Err("a type without the parameter its name leaves out".to_owned()),
             },
-            TUPLE if params.len() == 1 => Cow::Owned(format!("({},)", params[0])),
-            TUPLE if !params.is_empty() => Cow::Owned(format!("({})", params.join(", "))),
+            TUPLE if !params.is_empty() => Composed::Tuple,
             TUPLE => return Err("a tuple without parameters".to_owned()),
             ARRAY => match consts {
-                [len] => Cow::Owned(format!("[{}; {len}]", one(&params)?)),
+                [len] => Composed::Array(one(&params)?, *len),
                 _ => return Err("an array without its one length".to_owned()),
             },
-            SLICE => Cow::Owned(format!("[{}]", one(&params)?)),
-            REFERENCE => Cow::Owned(format!("&{}", one(&params)?)),
-            FUNCTION => match params.split_first() {
-                Some((output, inputs)) if output == "()" => {
-                    Cow::Owned(format!("fn({})", inputs.join(", ")))
-                }
-                Some((output, inputs)) => {
-                    Cow::Owned(format!("fn({}) -> {output}", inputs.join(", ")))
-                }
-                None => return Err("a function type without its return type".to_owned()),
-            },
+            SLICE => Composed::Slice(one(&params)?),
+            REFERENCE => Composed::Reference(one(&params)?),
+            FUNCTION if !params.is_empty() => Composed::Function,
+            FUNCTION => return Err("a function type without its return type".to_owned()),
             other => return Err(format!("a node has the unknown name form {other}")),
         };
-        if let Cow::Owned(composed) = &name {
-            self.composed += composed.len();
+        let borrowed = matches!(name, Composed::Base);
+        let name = if self.build {
+            Named::Text(name.text(base, consts, params))
+        } else {
+            name.counted(base, consts, &params)
+        };
+        if !borrowed {
+            self.composed += name.len();
             if self.composed > MAX_NAMES {
                 return Err(format!(
                     "its types' names would take more than {MAX_NAMES} bytes"
@@ -336,7 +407,7 @@ impl<M: Memory> Walk<'_, M> {
         // merges those of equal types then): the bound on nodes is one on
         // addresses, so a malformed graph of one identity at a million
         // addresses (zeroed memory is a node every 8 bytes) is not read whole.
-        if self.nodes.len() >= MAX_NODES {
+        if self.count >= MAX_NODES {
             return Err(format!("more than {MAX_NODES} types"));
         }
         let node = self.node(address)?;
@@ -345,13 +416,20 @@ impl<M: Memory> Walk<'_, M> {
             size: node.size,
             align: node.align,
         });
-        let reserved = TypeRef(self.nodes.len() as u32);
-        self.nodes.push(None);
+        let reserved = TypeRef(self.count as u32);
+        self.count += 1;
+        if self.build {
+            self.nodes.push(None);
+        }
         self.addresses.insert(address, reserved);
 
         let mut params = Vec::new();
         for &param in self.items(node.params, "a type's parameters")? {
-            params.push(self.visit(param, depth + 1)?);
+            self.held += 1;
+            let param = self.visit(param, depth + 1)?;
+            if self.build {
+                params.push(param);
+            }
         }
         let kind = match node.kind {
             LEAF => Kind::Leaf,
@@ -364,24 +442,31 @@ impl<M: Memory> Walk<'_, M> {
                 let repr = Cow::Borrowed(self.text(node.repr, "a repr")?);
                 let mut variants = Vec::new();
                 for variant in self.items(node.variants, "an enum's variants")? {
-                    variants.push(Variant {
+                    let variant = Variant {
                         name: Cow::Borrowed(self.text(variant.name, "a variant's name")?),
                         discriminant: graph::discriminant(variant.discriminant),
                         fields: self.fields(variant.fields, false, depth)?,
-                    });
+                    };
+                    if self.build {
+                        variants.push(variant);
+                    }
                 }
                 Kind::Enum { repr, variants }
             }
         };
-        self.nodes[reserved.index()] = Some(Node {
-            name,
-            layout,
-            params,
-            kind,
-        });
+        if self.build {
+            self.nodes[reserved.index()] = Some(Node {
+                name: name.text(),
+                layout,
+                params,
+                kind,
+            });
+        }
         Ok(reserved)
     }
 
+    /// The fields, read; checked only (and none returned) when the walk
+    /// does not build nodes.
     fn fields(
         &mut self,
         fields: StaticSlice<StaticField>,
@@ -397,13 +482,114 @@ impl<M: Memory> Walk<'_, M> {
                     "a variant's field with an offset".to_owned()
                 });
             }
-            read.push(Field {
+            self.held += 1;
+            let field = Field {
                 name: Cow::Borrowed(self.text(field.name, "a field's name")?),
                 offset: in_struct.then_some(field.offset),
                 ty: self.visit(field.ty, depth + 1)?,
-            });
+            };
+            if self.build {
+                read.push(field);
+            }
         }
         Ok(read)
+    }
+}
+
+/// How a checked name is made from its base, constants and parameters.
+enum Composed {
+    /// The base alone, borrowed.
+    Base,
+    /// `base<params, constants>`.
+    Path,
+    /// `base<params but the last>`.
+    HiddenLast,
+    /// `(a,)`, `(a, b)`.
+    Tuple,
+    /// `[T; len]`.
+    Array(Named, u64),
+    /// `[T]`.
+    Slice(Named),
+    /// `&T`.
+    Reference(Named),
+    /// `fn(inputs) -> output`, the output first among the parameters.
+    Function,
+}
+
+impl Composed {
+    /// The name itself.
+    fn text(self, base: &'static str, consts: &[u64], params: Vec<Named>) -> Name {
+        let params: Vec<Name> = params.into_iter().map(Named::text).collect();
+        match self {
+            Composed::Base => Cow::Borrowed(base),
+            Composed::Path => {
+                let arguments: Vec<Name> = params
+                    .into_iter()
+                    .chain(
+                        consts
+                            .chunks(2)
+                            .map(|words| Cow::Owned(constant(words[0], words[1]))),
+                    )
+                    .collect();
+                Cow::Owned(format!("{base}<{}>", arguments.join(", ")))
+            }
+            Composed::HiddenLast => {
+                Cow::Owned(format!("{base}<{}>", params[..params.len() - 1].join(", ")))
+            }
+            Composed::Tuple if params.len() == 1 => Cow::Owned(format!("({},)", params[0])),
+            Composed::Tuple => Cow::Owned(format!("({})", params.join(", "))),
+            Composed::Array(one, len) => Cow::Owned(format!("[{}; {len}]", one.text())),
+            Composed::Slice(one) => Cow::Owned(format!("[{}]", one.text())),
+            Composed::Reference(one) => Cow::Owned(format!("&{}", one.text())),
+            Composed::Function => {
+                let (output, inputs) = params.split_first().expect("checked: a return type");
+                if output == "()" {
+                    Cow::Owned(format!("fn({})", inputs.join(", ")))
+                } else {
+                    Cow::Owned(format!("fn({}) -> {output}", inputs.join(", ")))
+                }
+            }
+        }
+    }
+
+    /// The name's length, as [`text`](Self::text) would make it.
+    fn counted(self, base: &'static str, consts: &[u64], params: &[Named]) -> Named {
+        let len = match self {
+            Composed::Base => {
+                return Named::Counted {
+                    len: base.len(),
+                    unit: base == "()",
+                };
+            }
+            Composed::Path => {
+                let constants: usize = consts
+                    .chunks(2)
+                    .map(|words| constant(words[0], words[1]).len() + 2)
+                    .sum();
+                let arguments = if params.is_empty() {
+                    constants.saturating_sub(2)
+                } else {
+                    joined(params) + constants
+                };
+                base.len() + 2 + arguments
+            }
+            Composed::HiddenLast => base.len() + 2 + joined(&params[..params.len() - 1]),
+            Composed::Tuple if params.len() == 1 => params[0].len() + 3,
+            Composed::Tuple => joined(params) + 2,
+            Composed::Array(one, len) => one.len() + 4 + len.to_string().len(),
+            Composed::Slice(one) => one.len() + 2,
+            Composed::Reference(one) => one.len() + 1,
+            Composed::Function => {
+                let (output, inputs) = params.split_first().expect("checked: a return type");
+                let arrow = if output.is_unit() {
+                    0
+                } else {
+                    4 + output.len()
+                };
+                4 + joined(inputs) + arrow
+            }
+        };
+        Named::Counted { len, unit: false }
     }
 }
 
@@ -438,11 +624,27 @@ mod tests {
     struct Graph {
         nodes: Vec<*mut StaticNode>,
         params: Vec<*mut [ShapeRef]>,
+        consts: Vec<*mut [u64]>,
     }
 
     impl Graph {
         /// A node named `name` with these parameters.
         fn node(&mut self, name: &'static str, params: Vec<ShapeRef>) -> ShapeRef {
+            self.formed(LEAF, PATH, name, params, Vec::new())
+        }
+
+        /// A node of this kind and name form, with these parameters and
+        /// constants.
+        fn formed(
+            &mut self,
+            kind: u32,
+            form: u32,
+            name: &'static str,
+            params: Vec<ShapeRef>,
+            consts: Vec<u64>,
+        ) -> ShapeRef {
+            let consts = Box::into_raw(consts.into_boxed_slice());
+            self.consts.push(consts);
             let params = Box::into_raw(params.into_boxed_slice());
             self.params.push(params);
             // SAFETY: the pointers are live allocations of their types, which
@@ -460,6 +662,9 @@ mod tests {
                     StaticSlice::new(&[]),
                     None,
                 )));
+                (*node).kind = kind;
+                (*node).form = form;
+                (*node).consts = StaticSlice::from_raw_parts(consts.cast::<u64>(), consts.len());
                 self.nodes.push(node);
                 ShapeRef::from_raw_parts(node, None)
             }
@@ -476,6 +681,9 @@ mod tests {
                 self.params
                     .drain(..)
                     .for_each(|params| drop(Box::from_raw(params)));
+                self.consts
+                    .drain(..)
+                    .for_each(|consts| drop(Box::from_raw(consts)));
             }
         }
     }
@@ -503,5 +711,195 @@ mod tests {
         let read = nodes(pair, &mut Own).unwrap();
         assert_eq!(read.len(), 2);
         assert_eq!(read[0].name, "p<a, a>");
+    }
+
+    /// Each address's name as a walk knows it: its text when `build`, its
+    /// length and whether it is `()` when not.
+    fn names(root: ShapeRef, build: bool) -> Vec<(usize, usize, bool)> {
+        let mut own = Own;
+        let mut walk = Walk::new(&mut own, build);
+        walk.visit(root, 0).expect("the graph is valid");
+        let mut names: Vec<(usize, usize, bool)> = walk
+            .names
+            .iter()
+            .map(|(&address, name)| (address as usize, name.len(), name.is_unit()))
+            .collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// A name of `len` bytes, for the rest of the test process.
+    fn long(len: usize) -> &'static str {
+        Box::leak("b".repeat(len).into_boxed_str())
+    }
+
+    #[test]
+    fn the_check_counts_each_name_as_the_read_composes_it() {
+        let mut graph = Graph::default();
+        let a = graph.node("a", Vec::new());
+        let unit = graph.node("()", Vec::new());
+        let constants = vec![5, 0, u64::MAX - 6, u64::MAX, 0, 1];
+        let path = graph.formed(LEAF, PATH, "p", vec![a, unit], constants);
+        let only_constants = graph.formed(LEAF, PATH, "c", Vec::new(), vec![7, 0]);
+        let hidden = graph.formed(LEAF, PATH_HIDDEN_LAST, "h", vec![a], Vec::new());
+        let hidden_unit = graph.formed(LEAF, PATH_HIDDEN_LAST, "()", vec![a], Vec::new());
+        let hidden_three = graph.formed(
+            LEAF,
+            PATH_HIDDEN_LAST,
+            "h3",
+            vec![a, path, unit],
+            Vec::new(),
+        );
+        let single = graph.formed(LEAF, TUPLE, "", vec![a], Vec::new());
+        let pair = graph.formed(LEAF, TUPLE, "", vec![a, path], Vec::new());
+        let array = graph.formed(LEAF, ARRAY, "", vec![single], vec![12_345]);
+        let slice = graph.formed(LEAF, SLICE, "", vec![pair], Vec::new());
+        let reference = graph.formed(LEAF, REFERENCE, "", vec![slice], Vec::new());
+        let returns_unit = graph.formed(LEAF, FUNCTION, "", vec![unit, a, reference], Vec::new());
+        let returns_hidden_unit = graph.formed(LEAF, FUNCTION, "", vec![hidden_unit], Vec::new());
+        let returns = graph.formed(LEAF, FUNCTION, "", vec![array, single, a], Vec::new());
+        let root = graph.node(
+            "root",
+            vec![
+                path,
+                only_constants,
+                hidden,
+                hidden_three,
+                returns_unit,
+                returns_hidden_unit,
+                returns,
+            ],
+        );
+        let read = names(root, true);
+        assert_eq!(read.len(), 16);
+        assert_eq!(names(root, false), read);
+        assert!(read.iter().any(|&(_, _, unit)| unit));
+        assert_eq!(check(root, &mut Own), Ok(()));
+    }
+
+    /// The graphs of `malformed`, each refused by the read, and a few that
+    /// are not, each answered by the check as the read answers it.
+    #[test]
+    fn the_check_refuses_what_the_read_refuses_in_its_words() {
+        let mut graph = Graph::default();
+        let a = graph.node("a", Vec::new());
+        let mut cases: Vec<(&str, ShapeRef)> = vec![
+            (
+                "a tuple without parameters",
+                graph.formed(LEAF, TUPLE, "", Vec::new(), Vec::new()),
+            ),
+            (
+                "an array without its length",
+                graph.formed(LEAF, ARRAY, "", vec![a], Vec::new()),
+            ),
+            (
+                "an array of two types",
+                graph.formed(LEAF, ARRAY, "", vec![a, a], vec![3]),
+            ),
+            (
+                "a slice of nothing",
+                graph.formed(LEAF, SLICE, "", Vec::new(), Vec::new()),
+            ),
+            (
+                "a reference to two types",
+                graph.formed(LEAF, REFERENCE, "", vec![a, a], Vec::new()),
+            ),
+            (
+                "a function without its output",
+                graph.formed(LEAF, FUNCTION, "", Vec::new(), Vec::new()),
+            ),
+            (
+                "constants not in pairs",
+                graph.formed(LEAF, PATH, "p", vec![a], vec![1, 0, 2]),
+            ),
+            (
+                "a hidden parameter missing",
+                graph.formed(LEAF, PATH_HIDDEN_LAST, "h", Vec::new(), Vec::new()),
+            ),
+            (
+                "an unknown form",
+                graph.formed(LEAF, 9, "", vec![a], Vec::new()),
+            ),
+            (
+                "an unknown kind",
+                graph.formed(ENUM + 1, PATH, "k", Vec::new(), Vec::new()),
+            ),
+            (
+                "a tuple form on a struct",
+                graph.formed(STRUCT, TUPLE, "", vec![a], Vec::new()),
+            ),
+            (
+                "a null node",
+                ShapeRef {
+                    node: std::ptr::null(),
+                    lazy: None,
+                },
+            ),
+        ];
+        // Names that double with each level.
+        let mut doubling = a;
+        for _ in 0..40 {
+            doubling = graph.node("n", vec![doubling, doubling]);
+        }
+        cases.push(("a name too long", doubling));
+        // Parameters nested too deep.
+        let mut deep = a;
+        for _ in 0..=MAX_DEPTH + 1 {
+            deep = graph.node("d", vec![deep]);
+        }
+        cases.push(("parameters too deep", deep));
+        // Nodes at more addresses than a graph may have.
+        let many: Vec<ShapeRef> = (0..MAX_NODES)
+            .map(|_| graph.node("a", Vec::new()))
+            .collect();
+        cases.push(("too many types", graph.node("m", many)));
+        // As many as it may have, of one type: the merge's bound could be
+        // met, so the check reads it in full.
+        let many: Vec<ShapeRef> = (1..MAX_NODES)
+            .map(|_| graph.node("a", Vec::new()))
+            .collect();
+        let most = graph.node("m", many);
+        cases.push(("as many types as a graph may have", most));
+        // Composed names that take just the bytes a walk may compose, then
+        // one more: 132 types each `b...<a>`, each hiding the next.
+        let names_up_to = |graph: &mut Graph, first: usize| {
+            let mut next = graph.node("z", Vec::new());
+            for _ in 0..131 {
+                next = graph.formed(
+                    LEAF,
+                    PATH_HIDDEN_LAST,
+                    long(32_000),
+                    vec![a, next],
+                    Vec::new(),
+                );
+            }
+            graph.formed(
+                LEAF,
+                PATH_HIDDEN_LAST,
+                long(first),
+                vec![a, next],
+                Vec::new(),
+            )
+        };
+        let at_the_bound = names_up_to(&mut graph, 1908);
+        let past_the_bound = names_up_to(&mut graph, 1909);
+        cases.push(("names at the bound", at_the_bound));
+        cases.push(("names past the bound", past_the_bound));
+
+        let mut refused = 0;
+        for (case, root) in cases {
+            let read = nodes(root, &mut Own).map(drop);
+            refused += usize::from(read.is_err());
+            assert_eq!(check(root, &mut Own), read, "{case}");
+        }
+        assert_eq!(refused, 16, "every case but the two within the bounds");
+        assert_eq!(nodes(at_the_bound, &mut Own).map(drop), Ok(()));
+        assert_eq!(
+            nodes(past_the_bound, &mut Own).map(drop),
+            Err(format!(
+                "its types' names would take more than {MAX_NAMES} bytes"
+            ))
+        );
+        assert_eq!(nodes(most, &mut Own).map(|nodes| nodes.len()), Ok(2));
     }
 }
