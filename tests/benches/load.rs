@@ -560,6 +560,21 @@ mod shapes {
         bencher.bench_local(|| library.check::<Event>().unwrap());
     }
 
+    /// All of `instantiate`'s checks on a library just opened (a fresh
+    /// copy): what `instantiate` pays for them the first time, the shape's
+    /// comparison with the host's included.
+    #[divan::bench(sample_count = 30, sample_size = 1)]
+    fn cold_check_after_open(bencher: Bencher<'_, '_>) {
+        LazyLock::force(&SYMBOL);
+        bencher
+            // SAFETY: the fixture is built from this repository's source.
+            .with_inputs(|| unsafe { mpplugin::PluginLibrary::open(fresh_copy()) }.unwrap())
+            .bench_local_values(|library| {
+                library.check::<Event>().unwrap();
+                library
+            });
+    }
+
     /// `warm_check` on a library that `load::<Event>` opened, whose shape
     /// was found equal in lockstep: the shape check is a comparison of
     /// type ids.
