@@ -119,14 +119,7 @@ fn run() -> Result<(), Box<dyn Error>> {
     for (library, info) in &plugins {
         host.attach(instantiate(library, info, &words)?);
     }
-    for command in script_before_report() {
-        host.send(command)?;
-    }
-    let (reply, reports) = reply::channel();
-    host.send(ConcatCommand::Report(reply))?;
-    // The host waits for the replies before it sends anything else.
-    print_reports(&reports, plugins.len())?;
-    host.send(ConcatCommand::Exit)?;
+    converse(plugins.len(), |command| Ok(host.send(command).map(drop)?))?;
     print_exits(&host.end());
 
     println!("\ntokio host, concat and kinds as tasks, debug on a thread of its own:");
@@ -161,14 +154,8 @@ fn run() -> Result<(), Box<dyn Error>> {
         let pid = host.pid(id).ok_or("an attached plugin has a child")?;
         println!("  {} `{}` in process {pid}", info.name, info.plugin_type);
     }
-    for command in script_before_report() {
-        host.send(command)?;
-    }
     // The same `Reply` as in-process: each child answers over its socket.
-    let (reply, reports) = reply::channel();
-    host.send(ConcatCommand::Report(reply))?;
-    print_reports(&reports, plugins.len())?;
-    host.send(ConcatCommand::Exit)?;
+    converse(plugins.len(), |command| Ok(host.send(command).map(drop)?))?;
     print_exits(&host.end());
     Ok(())
 }
@@ -232,6 +219,22 @@ fn script_before_report() -> impl Iterator<Item = ConcatCommand> {
         .into_iter()
         .map(|text| ConcatCommand::Concat(text.to_owned()))
         .chain((0..TIMESTAMPS).map(|_| ConcatCommand::Time(SystemTime::now())))
+}
+
+/// What the std and process hosts say to their plugins: the script, a
+/// request for reports, which it waits for and prints before it sends
+/// anything else, and the request to exit.
+fn converse(
+    plugins: usize,
+    mut send: impl FnMut(ConcatCommand) -> Result<(), Box<dyn Error>>,
+) -> Result<(), Box<dyn Error>> {
+    for command in script_before_report() {
+        send(command)?;
+    }
+    let (reply, reports) = reply::channel();
+    send(ConcatCommand::Report(reply))?;
+    print_reports(&reports, plugins)?;
+    send(ConcatCommand::Exit)
 }
 
 fn print_reports(reports: &Replies<Report>, count: usize) -> Result<(), Box<dyn Error>> {
