@@ -386,6 +386,17 @@ mod shapes {
     }
 
     /// The plugin's message shape as the loader reads it at `open`.
+    /// Times `host` on a fresh copy's graph each time, the copy kept loaded.
+    fn on_fresh_graphs(bencher: Bencher<'_, '_>, host: fn(&PluginDeclaration) -> TypeShape) {
+        LazyLock::force(&SYMBOL);
+        bencher
+            .with_inputs(fresh_declaration)
+            .bench_local_values(|(library, declaration)| {
+                std::mem::forget(library);
+                host(declaration)
+            });
+    }
+
     fn read(declaration: &PluginDeclaration) -> TypeShape {
         // SAFETY: the fixture's declaration, of this ABI, in a library that
         // is never closed (forgotten by the callers).
@@ -499,38 +510,20 @@ mod shapes {
     /// The check `open` makes of a fresh copy's graph, alone.
     #[divan::bench(sample_count = 30, sample_size = 1)]
     fn cold_host_checks_the_plugins_graph(bencher: Bencher<'_, '_>) {
-        LazyLock::force(&SYMBOL);
-        bencher
-            .with_inputs(fresh_declaration)
-            .bench_local_values(|(library, declaration)| {
-                std::mem::forget(library);
-                check(declaration)
-            });
+        on_fresh_graphs(bencher, check);
     }
 
     /// The host comparing a fresh copy's graph with its own in lockstep,
     /// alone.
     #[divan::bench(sample_count = 30, sample_size = 1)]
     fn cold_host_compares_in_lockstep(bencher: Bencher<'_, '_>) {
-        LazyLock::force(&SYMBOL);
-        bencher
-            .with_inputs(fresh_declaration)
-            .bench_local_values(|(library, declaration)| {
-                std::mem::forget(library);
-                read_in_lockstep(declaration)
-            });
+        on_fresh_graphs(bencher, read_in_lockstep);
     }
 
     /// The host reading a fresh copy's graph alone.
     #[divan::bench(sample_count = 30, sample_size = 1)]
     fn cold_host_reads_the_plugins_graph(bencher: Bencher<'_, '_>) {
-        LazyLock::force(&SYMBOL);
-        bencher
-            .with_inputs(fresh_declaration)
-            .bench_local_values(|(library, declaration)| {
-                std::mem::forget(library);
-                read(declaration)
-            });
+        on_fresh_graphs(bencher, read);
     }
 
     /// Reading an already-loaded library's graph again: a look-up of the
